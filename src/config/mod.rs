@@ -1,0 +1,367 @@
+//! From config text to the validated model. Everything that can be checked without looking at
+//! the live system is checked here, so an invalid config never reaches netlink.
+
+pub mod error;
+pub mod ini;
+pub mod section;
+pub mod values;
+
+use std::collections::HashMap;
+
+use crate::kinds::{self, KindSettings, LinkKind, MacChoice};
+use error::{ConfigError, Problems};
+use ini::Section;
+use section::SectionReader;
+
+/// How long `apply` waits for missing parents unless `[global] wait` says otherwise.
+pub const DEFAULT_WAIT_SECS: u64 = 30;
+
+/// Keys every kind takes (`parent` and `mac` only where the kind has them).
+const COMMON_KEYS: [&str; 4] = ["parent", "mtu", "mac", "up"];
+const GLOBAL_KEYS: [&str; 1] = ["wait"];
+
+#[derive(Debug)]
+pub struct Config {
+    pub wait_secs: u64,
+    /// Parents before children; otherwise in file order.
+    pub links: Vec<LinkDecl>,
+}
+
+#[derive(Debug)]
+pub struct LinkDecl {
+    pub name: String,
+    /// The section header's line (for implicit links: the line of the `parent` key naming them).
+    pub line: usize,
+    pub kind: &'static dyn LinkKind,
+    pub parent: Option<String>,
+    pub mtu: Option<u32>,
+    pub mac: MacChoice,
+    pub up: bool,
+    pub settings: Box<dyn KindSettings>,
+    /// Not declared: made because a declared link names it as a parent in Docker's PARENT.ID
+    /// form. It is only created (and owned) if it does not exist yet.
+    pub implicit: bool,
+}
+
+impl Config {
+    pub fn link(&self, name: &str) -> Option<&LinkDecl> {
+        self.links.iter().find(|l| l.name == name)
+    }
+
+    /// The names of links that sit on `root`, directly or through other declared links.
+    pub fn links_on(&self, root: &str) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        // Links are sorted parents first, so one pass sees every ancestor before its children.
+        for link in &self.links {
+            if let Some(parent) = link.parent.as_deref()
+                && (parent == root || names.contains(&parent))
+            {
+                names.push(&link.name);
+            }
+        }
+        names
+    }
+}
+
+/// Parse and validate a whole config file. On failure, every problem found, in line order.
+pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
+    let mut problems = Problems::default();
+    let sections = ini::lex(bytes, &mut problems);
+    if sections.is_empty() && problems.is_empty() {
+        problems.push(ConfigError::file(
+            "the file declares nothing; add a link section such as [macvlan mv0] \
+             (an empty [global] section says \"no links\" on purpose)"
+                .into(),
+        ));
+    }
+
+    let mut wait_secs = DEFAULT_WAIT_SECS;
+    let mut global_line: Option<usize> = None;
+    let mut links: Vec<LinkDecl> = Vec::new();
+    // Lines of the `parent` keys, for errors about the parent relation.
+    let mut parent_lines: HashMap<String, usize> = HashMap::new();
+
+    for section in &sections {
+        if section.word == "global" {
+            if let Some(first) = global_line {
+                problems.push(ConfigError::in_section(
+                    section.line,
+                    "[global]",
+                    None,
+                    format!("a second [global] section (the first is on line {first}); merge them"),
+                ));
+            }
+            global_line.get_or_insert(section.line);
+            if let Some(name) = &section.name {
+                problems.push(ConfigError::at(
+                    section.line,
+                    format!("[global] takes no name, but has `{name}`; write just [global]"),
+                ));
+            }
+            let mut r = SectionReader::new(section, GLOBAL_KEYS.to_vec(), &mut problems);
+            if let Some(wait) = r.number("wait", 0, 3600) {
+                wait_secs = wait;
+            }
+            r.finish("[global]", |_| Vec::new());
+            continue;
+        }
+        let Some(kind) = kinds::by_name(&section.word) else {
+            let known: Vec<&str> = kinds::KINDS.iter().map(|k| k.name()).collect();
+            let hint = values::closest(&section.word, known.iter().copied())
+                .map(|k| format!(" Did you mean `{k}`?"))
+                .unwrap_or_default();
+            problems.push(ConfigError::at(
+                section.line,
+                format!(
+                    "unknown link kind `{}` in {}; underlay makes {} (and reads [global]).{hint}",
+                    section.word,
+                    section.label(),
+                    known.join(", ")
+                ),
+            ));
+            continue;
+        };
+        let Some(name) = &section.name else {
+            problems.push(ConfigError::at(
+                section.line,
+                format!(
+                    "[{}] needs an interface name: write e.g. [{} {}]",
+                    section.word,
+                    section.word,
+                    if kind.name() == "vlan" {
+                        "eth0.10"
+                    } else {
+                        "mv0"
+                    }
+                ),
+            ));
+            continue;
+        };
+        if let Err(message) = values::ifname(name) {
+            problems.push(ConfigError::at(
+                section.line,
+                format!("{}: {message}", section.label()),
+            ));
+            continue;
+        }
+        if let Some(first) = links.iter().find(|l| l.name == *name) {
+            problems.push(ConfigError::at(
+                section.line,
+                format!(
+                    "{}: `{name}` is already declared on line {}; each interface may be declared once",
+                    section.label(),
+                    first.line
+                ),
+            ));
+            continue;
+        }
+        if let Some(decl) = parse_link(section, kind, &mut problems, &mut parent_lines) {
+            links.push(decl);
+        }
+    }
+
+    add_implicit_parents(&mut links, &parent_lines, &mut problems);
+    let links = sort_parents_first(links, &parent_lines, &mut problems);
+
+    if problems.is_empty() {
+        Ok(Config { wait_secs, links })
+    } else {
+        Err(problems.into_sorted())
+    }
+}
+
+fn parse_link(
+    section: &Section,
+    kind: &'static dyn LinkKind,
+    problems: &mut Problems,
+    parent_lines: &mut HashMap<String, usize>,
+) -> Option<LinkDecl> {
+    let mut allowed: Vec<&'static str> = COMMON_KEYS
+        .iter()
+        .copied()
+        .filter(|k| match *k {
+            "parent" => kind.takes_parent(),
+            "mac" => kind.default_mac().is_some(),
+            _ => true,
+        })
+        .collect();
+    allowed.extend_from_slice(kind.keys());
+    let mut r = SectionReader::new(section, allowed, problems);
+    let name = r.name().to_string();
+
+    let mut parent = None;
+    if kind.takes_parent() {
+        parent = r.value("parent", |text| {
+            values::ifname(text).map(|_| text.to_string())
+        });
+        if let Some(line) = r.line_of("parent") {
+            parent_lines.insert(name.clone(), line);
+        }
+    }
+    let mtu = r.number("mtu", 68, 65535).map(|n| n as u32);
+    let mac = match kind.default_mac() {
+        Some(default) => r.value("mac", MacChoice::parse).unwrap_or(default),
+        None => MacChoice::Kernel,
+    };
+    let up = r.boolean("up").unwrap_or(true);
+    let settings = kind.parse(&mut r, &mut parent);
+
+    if kind.takes_parent() && parent.is_none() && r.line_of("parent").is_none() {
+        let line = r.line();
+        r.error(
+            line,
+            Some("parent"),
+            format!(
+                "missing; a {} needs a parent, e.g. `parent = eth0`",
+                kind.name()
+            ),
+        );
+    }
+    if parent.as_deref() == Some(name.as_str()) {
+        let line = r.line_of("parent").unwrap_or(r.line());
+        r.error(
+            line,
+            Some("parent"),
+            format!("`{name}` cannot be its own parent"),
+        );
+    }
+    let explain = |key: &str| {
+        if key == "parent" && !kind.takes_parent() {
+            return vec!["vlan, macvlan, ipvlan: a dummy has no parent"];
+        }
+        if key == "mac" && kind.default_mac().is_none() {
+            return vec!["other kinds: an ipvlan always shares its parent's MAC"];
+        }
+        kinds::kinds_taking(key)
+    };
+    r.finish(&format!("a {}", kind.name()), explain);
+
+    Some(LinkDecl {
+        name,
+        line: section.line,
+        kind,
+        parent,
+        mtu,
+        mac,
+        up,
+        settings: settings?,
+        implicit: false,
+    })
+}
+
+/// Give every undeclared PARENT.ID parent a VLAN of its own, one level at a time, as Docker's
+/// macvlan driver does for `-o parent=eth0.50`.
+fn add_implicit_parents(
+    links: &mut Vec<LinkDecl>,
+    parent_lines: &HashMap<String, usize>,
+    problems: &mut Problems,
+) {
+    let mut i = 0;
+    while i < links.len() {
+        let Some(parent) = links[i].parent.clone() else {
+            i += 1;
+            continue;
+        };
+        let line = parent_lines
+            .get(&links[i].name)
+            .copied()
+            .unwrap_or(links[i].line);
+        let child = format!("[{} {}]", links[i].kind.name(), links[i].name);
+        i += 1;
+        if links.iter().any(|l| l.name == parent) {
+            continue;
+        }
+        for kind in kinds::KINDS {
+            match kind.implicit(&parent) {
+                None => continue,
+                Some(Err(message)) => problems.push(ConfigError::at(
+                    line,
+                    format!("{child} parent: {message}; declare `{parent}` with its own section, or fix the id"),
+                )),
+                Some(Ok((grandparent, settings))) => links.push(LinkDecl {
+                    name: parent.clone(),
+                    line,
+                    kind: *kind,
+                    parent: Some(grandparent),
+                    mtu: None,
+                    mac: kind.default_mac().unwrap_or(MacChoice::Kernel),
+                    up: true,
+                    settings,
+                    implicit: true,
+                }),
+            }
+            break;
+        }
+    }
+}
+
+/// Order links parents first (stable otherwise), reporting parent cycles.
+fn sort_parents_first(
+    links: Vec<LinkDecl>,
+    parent_lines: &HashMap<String, usize>,
+    problems: &mut Problems,
+) -> Vec<LinkDecl> {
+    let index: HashMap<&str, usize> = links
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name.as_str(), i))
+        .collect();
+    let mut depth: Vec<Option<usize>> = vec![None; links.len()];
+    let mut in_cycle = vec![false; links.len()];
+    for start in 0..links.len() {
+        // Walk up the parent chain; a chain longer than the number of links is a cycle.
+        let mut chain = vec![start];
+        let mut cur = start;
+        while let Some(p) = links[cur]
+            .parent
+            .as_deref()
+            .and_then(|p| index.get(p))
+            .copied()
+        {
+            if let Some(pos) = chain.iter().position(|&c| c == p) {
+                let cycle = &chain[pos..];
+                if cycle.iter().all(|&c| !in_cycle[c]) && cycle.len() > 1 {
+                    let names: Vec<&str> = cycle
+                        .iter()
+                        .rev()
+                        .map(|&c| links[c].name.as_str())
+                        .collect();
+                    let first = cycle.iter().copied().min().unwrap_or(start);
+                    let line = parent_lines
+                        .get(&links[first].name)
+                        .copied()
+                        .unwrap_or(links[first].line);
+                    problems.push(ConfigError::at(
+                        line,
+                        format!(
+                            "parent cycle: {} -> {}; a link cannot sit on itself",
+                            names.join(" -> "),
+                            names[0]
+                        ),
+                    ));
+                }
+                for &c in cycle {
+                    in_cycle[c] = true;
+                }
+                break;
+            }
+            chain.push(p);
+            cur = p;
+        }
+        depth[start] = Some(chain.len());
+    }
+    let mut order: Vec<(usize, usize)> = depth
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.unwrap_or(0), i))
+        .collect();
+    order.sort();
+    let mut slots: Vec<Option<LinkDecl>> = links.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(_, i)| slots[i].take())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,166 @@
+//! Reading one section's entries: each key is taken at most once by the code that understands it,
+//! so whatever is left over at the end is a key this kind does not take.
+
+use super::error::{ConfigError, Problems};
+use super::ini::{Entry, Section};
+use super::values;
+
+pub struct SectionReader<'a> {
+    section: &'a Section,
+    label: String,
+    taken: Vec<bool>,
+    /// Every key this section may hold, for the "did you mean" hint.
+    allowed: Vec<&'static str>,
+    problems: &'a mut Problems,
+}
+
+impl<'a> SectionReader<'a> {
+    pub fn new(
+        section: &'a Section,
+        allowed: Vec<&'static str>,
+        problems: &'a mut Problems,
+    ) -> Self {
+        SectionReader {
+            label: section.label(),
+            taken: vec![false; section.entries.len()],
+            section,
+            allowed,
+            problems,
+        }
+    }
+
+    /// The interface name from the header (`[vlan eth0.10]` gives `eth0.10`).
+    pub fn name(&self) -> &str {
+        self.section.name.as_deref().unwrap_or("")
+    }
+
+    pub fn line(&self) -> usize {
+        self.section.line
+    }
+
+    /// Report a problem with `key` on `line`.
+    pub fn error(&mut self, line: usize, key: Option<&str>, message: String) {
+        self.problems
+            .push(ConfigError::in_section(line, &self.label, key, message));
+    }
+
+    /// The single entry for `key`, if present. A repeated key is an error.
+    pub fn one(&mut self, key: &str) -> Option<Entry> {
+        let mut found: Option<Entry> = None;
+        for (i, entry) in self.section.entries.iter().enumerate() {
+            if entry.key != key {
+                continue;
+            }
+            self.taken[i] = true;
+            match &found {
+                None => found = Some(entry.clone()),
+                Some(first) => {
+                    let first_line = first.line;
+                    self.error(
+                        entry.line,
+                        Some(key),
+                        format!(
+                            "given again (first on line {first_line}); `{key}` may appear only once"
+                        ),
+                    );
+                }
+            }
+        }
+        found
+    }
+
+    /// Every entry for a repeatable key, in file order.
+    pub fn all(&mut self, key: &str) -> Vec<Entry> {
+        let mut found = Vec::new();
+        for (i, entry) in self.section.entries.iter().enumerate() {
+            if entry.key == key {
+                self.taken[i] = true;
+                found.push(entry.clone());
+            }
+        }
+        found
+    }
+
+    /// The single value of `key` run through `parse`; a parse error is reported with its line.
+    pub fn value<T>(
+        &mut self,
+        key: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let entry = self.one(key)?;
+        match parse(&entry.value) {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.error(entry.line, Some(key), message);
+                None
+            }
+        }
+    }
+
+    /// Every value of a repeatable `key` run through `parse`, with the line each came from.
+    pub fn values<T>(
+        &mut self,
+        key: &str,
+        mut parse: impl FnMut(&str) -> Result<T, String>,
+    ) -> Vec<(T, usize)> {
+        let mut out = Vec::new();
+        for entry in self.all(key) {
+            match parse(&entry.value) {
+                Ok(value) => out.push((value, entry.line)),
+                Err(message) => self.error(entry.line, Some(key), message),
+            }
+        }
+        out
+    }
+
+    pub fn boolean(&mut self, key: &str) -> Option<bool> {
+        self.value(key, values::boolean)
+    }
+
+    pub fn number(&mut self, key: &str, min: u64, max: u64) -> Option<u64> {
+        self.value(key, |text| values::number(text, min, max))
+    }
+
+    /// The line `key` was given on, without taking it.
+    pub fn line_of(&self, key: &str) -> Option<usize> {
+        self.section
+            .entries
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| e.line)
+    }
+
+    /// Report every key nobody took: it is one this kind does not take. `elsewhere` says which
+    /// other kinds take a key, so `mode` in a vlan section can point at macvlan and ipvlan.
+    pub fn finish(mut self, what: &str, elsewhere: impl Fn(&str) -> Vec<&'static str>) {
+        let leftovers: Vec<Entry> = self
+            .section
+            .entries
+            .iter()
+            .zip(&self.taken)
+            .filter(|(_, taken)| !**taken)
+            .map(|(entry, _)| entry.clone())
+            .collect();
+        for entry in leftovers {
+            let key = entry.key.as_str();
+            let lower = key.to_ascii_lowercase();
+            let mut message = if lower != key && self.allowed.contains(&lower.as_str()) {
+                format!("keys are lower-case; write `{lower}`")
+            } else {
+                let mut m = format!("{what} takes no key `{key}`");
+                let others = elsewhere(key);
+                if !others.is_empty() {
+                    m.push_str(&format!(" (it belongs to {})", others.join(", ")));
+                }
+                if let Some(near) = values::closest(&lower, self.allowed.iter().copied()) {
+                    m.push_str(&format!("; did you mean `{near}`?"));
+                }
+                m
+            };
+            if !message.starts_with("keys are") {
+                message.push_str(&format!(" It takes: {}.", self.allowed.join(", ")));
+            }
+            self.error(entry.line, Some(key), message);
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! 802.1Q / 802.1ad VLAN sub-interfaces (`ip link add link eth0 name eth0.10 type vlan id 10`).
+
+use std::any::Any;
+
+use neli::consts::rtnl::{IflaVlan, IflaVlanQos};
+
+use super::{Difference, KindSettings, LinkKind, MacChoice, same_kind};
+use crate::config::section::SectionReader;
+use crate::config::values;
+use crate::netlink::NetlinkError;
+use crate::netlink::attr::{self, AttrWriter};
+
+pub struct Vlan;
+
+/// `ETH_P_8021Q` and `ETH_P_8021AD`.
+const ETH_P_8021Q: u16 = 0x8100;
+const ETH_P_8021AD: u16 = 0x88a8;
+
+/// `VLAN_FLAG_*` from `<linux/if_vlan.h>`, with the key that sets each.
+const FLAGS: [(&str, u32); 4] = [
+    ("reorder-header", 0x1),
+    ("gvrp", 0x2),
+    ("loose-binding", 0x4),
+    ("mvrp", 0x8),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Dot1Q,
+    Dot1Ad,
+}
+
+impl Protocol {
+    fn ethertype(self) -> u16 {
+        match self {
+            Protocol::Dot1Q => ETH_P_8021Q,
+            Protocol::Dot1Ad => ETH_P_8021AD,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Dot1Q => "802.1q",
+            Protocol::Dot1Ad => "802.1ad",
+        }
+    }
+}
+
+/// A priority map: `FROM:TO` pairs, sorted, without the zero targets the kernel never reports.
+type QosMap = Vec<(u32, u32)>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VlanSettings {
+    pub id: u16,
+    pub protocol: Protocol,
+    /// One entry per `FLAGS` element; `None` leaves the kernel's choice alone.
+    pub flags: [Option<bool>; 4],
+    pub ingress: Option<QosMap>,
+    pub egress: Option<QosMap>,
+}
+
+impl VlanSettings {
+    fn new(id: u16) -> Self {
+        VlanSettings {
+            id,
+            protocol: Protocol::Dot1Q,
+            flags: [None; 4],
+            ingress: None,
+            egress: None,
+        }
+    }
+}
+
+/// Split `eth0.10` into (`eth0`, 10) if the suffix is a VLAN id. `Some(Err)` when the name
+/// has the PARENT.NUMBER shape but the number cannot be a VLAN id.
+fn split_dotted(name: &str) -> Option<Result<(String, u16), String>> {
+    let (parent, suffix) = name.rsplit_once('.')?;
+    if parent.is_empty() || suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(
+        values::number(suffix, 1, 4094)
+            .map(|id| (parent.to_string(), id as u16))
+            .map_err(|e| format!("`{name}` reads as PARENT.ID, but VLAN id {e}")),
+    )
+}
+
+fn parse_qos(text: &str, from_max: u64, to_max: u64) -> Result<QosMap, String> {
+    let mut map = QosMap::new();
+    for pair in text.split_whitespace() {
+        let Some((from, to)) = pair.split_once(':') else {
+            return Err(format!(
+                "`{pair}` is not a FROM:TO pair; write e.g. `1:2 3:4`"
+            ));
+        };
+        let from =
+            values::number(from, 0, from_max).map_err(|e| format!("in `{pair}`: {e}"))? as u32;
+        let to = values::number(to, 0, to_max).map_err(|e| format!("in `{pair}`: {e}"))? as u32;
+        if map.iter().any(|(f, _)| *f == from) {
+            return Err(format!("priority {from} is mapped twice"));
+        }
+        if to != 0 {
+            map.push((from, to));
+        }
+    }
+    map.sort_unstable();
+    Ok(map)
+}
+
+fn show_qos(map: &QosMap) -> String {
+    if map.is_empty() {
+        return "(none)".into();
+    }
+    map.iter()
+        .map(|(f, t)| format!("{f}:{t}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl LinkKind for Vlan {
+    fn name(&self) -> &'static str {
+        "vlan"
+    }
+
+    fn module(&self) -> &'static str {
+        "8021q"
+    }
+
+    fn openwrt_package(&self) -> Option<&'static str> {
+        // Built into every OpenWrt kernel.
+        None
+    }
+
+    fn takes_parent(&self) -> bool {
+        true
+    }
+
+    fn default_mac(&self) -> Option<MacChoice> {
+        Some(MacChoice::Kernel)
+    }
+
+    fn keys(&self) -> &'static [&'static str] {
+        &[
+            "id",
+            "protocol",
+            "reorder-header",
+            "gvrp",
+            "mvrp",
+            "loose-binding",
+            "ingress-qos-map",
+            "egress-qos-map",
+        ]
+    }
+
+    fn parse(
+        &self,
+        r: &mut SectionReader,
+        parent: &mut Option<String>,
+    ) -> Option<Box<dyn KindSettings>> {
+        let id = r.number("id", 1, 4094).map(|n| n as u16);
+        let from_name = split_dotted(r.name()).and_then(Result::ok);
+        let id = match (id, &from_name) {
+            (Some(id), _) => id,
+            (None, Some((_, id))) if r.line_of("id").is_none() => *id,
+            (None, _) if r.line_of("id").is_some() => return None, // already reported
+            (None, _) => {
+                let line = r.line();
+                r.error(
+                    line,
+                    Some("id"),
+                    "missing; give `id = 1..4094`, or name the link PARENT.ID (e.g. [vlan eth0.10])".into(),
+                );
+                return None;
+            }
+        };
+        if parent.is_none() {
+            *parent = from_name.map(|(p, _)| p);
+        }
+        let mut settings = VlanSettings::new(id);
+        settings.protocol = r.value("protocol", |text| {
+            match text.to_ascii_lowercase().as_str() {
+                "802.1q" => Ok(Protocol::Dot1Q),
+                "802.1ad" => Ok(Protocol::Dot1Ad),
+                _ => Err(format!(
+                    "`{text}` is not a VLAN protocol; write 802.1q (the default) or 802.1ad"
+                )),
+            }
+        })?;
+        for (slot, (key, _)) in settings.flags.iter_mut().zip(FLAGS) {
+            *slot = r.boolean(key);
+        }
+        settings.ingress = r.value("ingress-qos-map", |t| parse_qos(t, 7, u32::MAX as u64));
+        settings.egress = r.value("egress-qos-map", |t| parse_qos(t, u32::MAX as u64, 7));
+        Some(Box::new(settings))
+    }
+
+    fn decode(&self, info_data: &[u8]) -> Result<Box<dyn KindSettings>, NetlinkError> {
+        let mut settings = VlanSettings::new(0);
+        settings.flags = [Some(false); 4];
+        settings.ingress = Some(QosMap::new());
+        settings.egress = Some(QosMap::new());
+        for a in attr::parse::<IflaVlan>(info_data)?.iter() {
+            let p = attr::payload(a);
+            match a.rta_type() {
+                IflaVlan::Id => settings.id = attr::read_u16(p)?,
+                IflaVlan::Protocol => {
+                    settings.protocol = match attr::read_be16(p)? {
+                        ETH_P_8021AD => Protocol::Dot1Ad,
+                        _ => Protocol::Dot1Q,
+                    }
+                }
+                IflaVlan::Flags => {
+                    let flags = attr::read_u32(p)?;
+                    for (slot, (_, bit)) in settings.flags.iter_mut().zip(FLAGS) {
+                        *slot = Some(flags & bit != 0);
+                    }
+                }
+                IflaVlan::IngressQos => settings.ingress = Some(decode_qos(p)?),
+                IflaVlan::EgressQos => settings.egress = Some(decode_qos(p)?),
+                _ => {}
+            }
+        }
+        Ok(Box::new(settings))
+    }
+
+    fn implicit(&self, name: &str) -> Option<Result<(String, Box<dyn KindSettings>), String>> {
+        Some(split_dotted(name)?.map(|(parent, id)| {
+            (
+                parent,
+                Box::new(VlanSettings::new(id)) as Box<dyn KindSettings>,
+            )
+        }))
+    }
+}
+
+fn decode_qos(bytes: &[u8]) -> Result<QosMap, NetlinkError> {
+    let mut map = QosMap::new();
+    for a in attr::parse::<IflaVlanQos>(bytes)?.iter() {
+        let p = attr::payload(a);
+        if *a.rta_type() == IflaVlanQos::Mapping && p.len() >= 8 {
+            let (from, to) = (attr::read_u32(p)?, attr::read_u32(&p[4..])?);
+            if to != 0 {
+                map.push((from, to));
+            }
+        }
+    }
+    map.sort_unstable();
+    Ok(map)
+}
+
+fn encode_qos(map: &[(u32, u32)]) -> Result<AttrWriter<IflaVlanQos>, NetlinkError> {
+    let mut w = AttrWriter::default();
+    for (from, to) in map {
+        let mut pair = from.to_ne_bytes().to_vec();
+        pair.extend_from_slice(&to.to_ne_bytes());
+        w.bytes(IflaVlanQos::Mapping, &pair)?;
+    }
+    Ok(w)
+}
+
+/// `struct ifla_vlan_flags { flags, mask }` for the flags this config sets.
+fn flags_payload(flags: &[Option<bool>; 4]) -> Option<Vec<u8>> {
+    let (mut value, mut mask) = (0u32, 0u32);
+    for (wanted, (_, bit)) in flags.iter().zip(FLAGS) {
+        if let Some(on) = wanted {
+            mask |= bit;
+            if *on {
+                value |= bit;
+            }
+        }
+    }
+    (mask != 0).then(|| [value.to_ne_bytes(), mask.to_ne_bytes()].concat())
+}
+
+/// Mappings that turn `live` into `wanted`: every wanted pair, and a zero for each live one the
+/// config drops.
+fn qos_changes(wanted: &QosMap, live: &QosMap) -> QosMap {
+    let mut changes = wanted.clone();
+    for (from, _) in live {
+        if !wanted.iter().any(|(f, _)| f == from) {
+            changes.push((*from, 0));
+        }
+    }
+    changes
+}
+
+impl VlanSettings {
+    fn data(
+        &self,
+        include_identity: bool,
+        live: Option<&VlanSettings>,
+    ) -> Result<Option<Vec<u8>>, NetlinkError> {
+        let mut w = AttrWriter::<IflaVlan>::default();
+        if include_identity {
+            w.u16(IflaVlan::Id, self.id)?;
+            w.be16(IflaVlan::Protocol, self.protocol.ethertype())?;
+        }
+        if let Some(payload) = flags_payload(&self.flags) {
+            w.bytes(IflaVlan::Flags, &payload)?;
+        }
+        let empty = QosMap::new();
+        if let Some(map) = &self.ingress {
+            let live_map = live.and_then(|l| l.ingress.as_ref()).unwrap_or(&empty);
+            w.nested(
+                IflaVlan::IngressQos,
+                encode_qos(&qos_changes(map, live_map))?,
+            )?;
+        }
+        if let Some(map) = &self.egress {
+            let live_map = live.and_then(|l| l.egress.as_ref()).unwrap_or(&empty);
+            w.nested(
+                IflaVlan::EgressQos,
+                encode_qos(&qos_changes(map, live_map))?,
+            )?;
+        }
+        if w.is_empty() {
+            return Ok(None);
+        }
+        w.to_bytes().map(Some)
+    }
+}
+
+impl KindSettings for VlanSettings {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn create_data(&self) -> Result<Option<Vec<u8>>, NetlinkError> {
+        self.data(true, None)
+    }
+
+    fn change_data(&self, live: &dyn KindSettings) -> Result<Option<Vec<u8>>, NetlinkError> {
+        self.data(false, same_kind::<VlanSettings>(live))
+    }
+
+    fn compare(&self, live: &dyn KindSettings) -> Vec<Difference> {
+        let Some(live) = same_kind::<VlanSettings>(live) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if self.id != live.id {
+            out.push(Difference::new("id", self.id, live.id, false));
+        }
+        if self.protocol != live.protocol {
+            out.push(Difference::new(
+                "protocol",
+                self.protocol.name(),
+                live.protocol.name(),
+                false,
+            ));
+        }
+        for ((wanted, have), (key, _)) in self.flags.iter().zip(&live.flags).zip(FLAGS) {
+            if let (Some(w), Some(h)) = (wanted, have)
+                && w != h
+            {
+                out.push(Difference::new(key, yes_no(*w), yes_no(*h), true));
+            }
+        }
+        for (key, wanted, have) in [
+            ("ingress-qos-map", &self.ingress, &live.ingress),
+            ("egress-qos-map", &self.egress, &live.egress),
+        ] {
+            if let (Some(w), Some(h)) = (wanted, have)
+                && w != h
+            {
+                out.push(Difference::new(key, show_qos(w), show_qos(h), true));
+            }
+        }
+        out
+    }
+
+    fn summary(&self) -> String {
+        match self.protocol {
+            Protocol::Dot1Q => format!("id {}", self.id),
+            Protocol::Dot1Ad => format!("id {}, 802.1ad", self.id),
+        }
+    }
+}
+
+fn yes_no(on: bool) -> &'static str {
+    if on { "yes" } else { "no" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotted_names() {
+        assert_eq!(
+            split_dotted("eth0.10").unwrap().unwrap(),
+            ("eth0".to_string(), 10)
+        );
+        assert_eq!(
+            split_dotted("eth0.100.200").unwrap().unwrap(),
+            ("eth0.100".to_string(), 200)
+        );
+        assert!(split_dotted("eth0").is_none());
+        assert!(split_dotted("br.lan").is_none());
+        assert!(
+            split_dotted("eth0.4095")
+                .unwrap()
+                .unwrap_err()
+                .contains("4095 is out of range 1..4094")
+        );
+    }
+
+    #[test]
+    fn qos_maps() {
+        assert_eq!(
+            parse_qos("3:4 1:2", 7, u32::MAX as u64).unwrap(),
+            vec![(1, 2), (3, 4)]
+        );
+        assert_eq!(parse_qos("1:0", 7, 7).unwrap(), vec![]);
+        assert!(
+            parse_qos("8:1", 7, 7)
+                .unwrap_err()
+                .contains("8 is out of range 0..7")
+        );
+        assert!(parse_qos("1-2", 7, 7).unwrap_err().contains("FROM:TO"));
+        assert!(
+            parse_qos("1:2 1:3", 7, 7)
+                .unwrap_err()
+                .contains("mapped twice")
+        );
+        assert_eq!(
+            qos_changes(&vec![(1, 2)], &vec![(1, 3), (4, 5)]),
+            vec![(1, 2), (4, 0)]
+        );
+    }
+
+    #[test]
+    fn encode_then_decode_round_trips() {
+        let mut s = VlanSettings::new(10);
+        s.protocol = Protocol::Dot1Ad;
+        s.flags = [Some(true), Some(false), Some(true), Some(false)];
+        s.ingress = Some(vec![(1, 2)]);
+        s.egress = Some(vec![(2, 3)]);
+        let bytes = s.create_data().unwrap().unwrap();
+        // IFLA_VLAN_ID comes first: len 6, type 1, value 10, then 2 bytes of padding.
+        assert_eq!(&bytes[..8], &[6, 0, 1, 0, 10, 0, 0, 0]);
+        // IFLA_VLAN_PROTOCOL is big-endian 0x88a8.
+        assert_eq!(&bytes[8..14], &[6, 0, 5, 0, 0x88, 0xa8]);
+        let back = Vlan.decode(&bytes).unwrap();
+        assert_eq!(s.compare(back.as_ref()), vec![]);
+    }
+
+    #[test]
+    fn id_and_protocol_are_not_changed_in_place() {
+        let want = VlanSettings::new(10);
+        let mut have = VlanSettings::new(11);
+        have.protocol = Protocol::Dot1Ad;
+        let diffs = want.compare(&have);
+        assert_eq!(diffs.len(), 2);
+        assert!(diffs.iter().all(|d| !d.in_place));
+    }
+}

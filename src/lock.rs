@@ -1,0 +1,48 @@
+//! One underlay run at a time: the boot script and a hotplug event may start together, and their
+//! changes must not interleave.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{Flock, FlockArg};
+
+pub struct RunLock(#[allow(dead_code)] Flock<File>);
+
+/// Take the exclusive lock `dir/lock`, waiting until `deadline` at most.
+pub fn acquire(dir: &Path, deadline: Instant) -> Result<RunLock, String> {
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join("lock");
+    let started = Instant::now();
+    let mut announced = false;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(RunLock(lock)),
+            Err((f, nix::errno::Errno::EWOULDBLOCK)) => {
+                file = f;
+                if Instant::now() >= deadline {
+                    return Err(format!(
+                        "another underlay run still holds {} after {} s; try again when it has finished",
+                        path.display(),
+                        started.elapsed().as_secs()
+                    ));
+                }
+                if !announced {
+                    log::info!(
+                        "waiting for another underlay run to finish ({} is held)",
+                        path.display()
+                    );
+                    announced = true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err((_, e)) => return Err(format!("cannot lock {}: {e}", path.display())),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! underlay: create VLAN, macvlan, ipvlan and dummy links at boot from a small INI file, over
+//! rtnetlink. See README.md.
+
+mod apply;
+mod commands;
+mod config;
+mod kinds;
+mod live;
+mod lock;
+mod mac;
+mod netlink;
+mod plan;
+mod record;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use argh::FromArgs;
+
+/// Exit codes: success or in sync; a runtime failure or drift; an invalid config or usage.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(FromArgs)]
+/// Create VLAN, macvlan, ipvlan and dummy links from /etc/underlay.conf.
+struct Cli {
+    /// config file (default /etc/underlay.conf)
+    #[argh(option, short = 'c', default = "String::from(\"/etc/underlay.conf\")")]
+    config: String,
+    /// more detail; twice for netlink traces
+    #[argh(switch, short = 'v')]
+    verbose: u8,
+    /// errors only
+    #[argh(switch, short = 'q')]
+    quiet: bool,
+    /// print "underlay <version>" and exit
+    #[argh(switch)]
+    version: bool,
+    #[argh(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum Command {
+    Apply(ApplyArgs),
+    Check(CheckArgs),
+    Down(DownArgs),
+    Validate(ValidateArgs),
+    Show(ShowArgs),
+}
+
+#[derive(FromArgs)]
+/// create or converge every declared link
+#[argh(subcommand, name = "apply")]
+pub struct ApplyArgs {
+    /// print the plan only; change nothing
+    #[argh(switch)]
+    pub dry_run: bool,
+    /// seconds to wait for missing parent interfaces (overrides [global] wait)
+    #[argh(option)]
+    pub wait: Option<u64>,
+    /// only links that sit, directly or not, on this interface
+    #[argh(option)]
+    pub parent: Option<String>,
+    /// seconds the whole run may take (default 60)
+    #[argh(option, default = "60")]
+    pub timeout: u64,
+}
+
+#[derive(FromArgs)]
+/// compare the live state with the config, one line per difference
+#[argh(subcommand, name = "check")]
+pub struct CheckArgs {}
+
+#[derive(FromArgs)]
+/// delete the links underlay created (children first)
+#[argh(subcommand, name = "down")]
+pub struct DownArgs {
+    /// print what would be deleted; change nothing
+    #[argh(switch)]
+    pub dry_run: bool,
+    /// seconds the whole run may take (default 60)
+    #[argh(option, default = "60")]
+    pub timeout: u64,
+}
+
+#[derive(FromArgs)]
+/// parse and validate the config only; never opens a netlink socket
+#[argh(subcommand, name = "validate")]
+pub struct ValidateArgs {}
+
+#[derive(FromArgs)]
+/// list declared links with their live state
+#[argh(subcommand, name = "show")]
+pub struct ShowArgs {}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => log::LevelFilter::Error,
+        (false, 0) => log::LevelFilter::Info,
+        (false, 1) => log::LevelFilter::Debug,
+        (false, _) => log::LevelFilter::Trace,
+    };
+    let mut builder = env_logger::Builder::new();
+    builder
+        .filter_level(level)
+        .format(|out, record| match record.level() {
+            log::Level::Error => writeln!(out, "error: {}", record.args()),
+            log::Level::Warn => writeln!(out, "warning: {}", record.args()),
+            log::Level::Info => writeln!(out, "{}", record.args()),
+            _ => writeln!(
+                out,
+                "{}: {}",
+                record.level().as_str().to_ascii_lowercase(),
+                record.args()
+            ),
+        });
+    // RUST_LOG, when set, has the last word.
+    if let Ok(spec) = std::env::var("RUST_LOG") {
+        builder.parse_filters(&spec);
+    }
+    builder.init();
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let name = args.first().map(String::as_str).unwrap_or("underlay");
+    let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    let cli = match Cli::from_args(&[name], &rest) {
+        Ok(cli) => cli,
+        Err(early) => {
+            return match early.status {
+                Ok(()) => {
+                    println!("{}", early.output);
+                    ExitCode::from(EXIT_OK)
+                }
+                Err(()) => {
+                    eprintln!(
+                        "{}\nRun `underlay help` for usage.",
+                        early.output.trim_end()
+                    );
+                    ExitCode::from(EXIT_USAGE)
+                }
+            };
+        }
+    };
+    if cli.version {
+        println!("underlay {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::from(EXIT_OK);
+    }
+    init_logging(cli.verbose, cli.quiet);
+    let code = match cli.command {
+        None => {
+            eprintln!(
+                "underlay: a command is missing: apply, check, down, validate or show (see --help)"
+            );
+            EXIT_USAGE
+        }
+        Some(Command::Apply(a)) => commands::apply(&cli.config, &a),
+        Some(Command::Check(_)) => commands::check(&cli.config),
+        Some(Command::Down(d)) => commands::down(&d),
+        Some(Command::Validate(_)) => commands::validate(&cli.config),
+        Some(Command::Show(_)) => commands::show(&cli.config),
+    };
+    ExitCode::from(code)
+}

@@ -186,6 +186,7 @@ fn parse_link(
         })
         .collect();
     allowed.extend_from_slice(kind.keys());
+    let problems_before = problems.len();
     let mut r = SectionReader::new(section, allowed, problems);
     let name = r.name().to_string();
 
@@ -235,6 +236,13 @@ fn parse_link(
         kinds::kinds_taking(key)
     };
     r.finish(&format!("a {}", kind.name()), explain);
+    if settings.is_none() && problems.len() == problems_before {
+        // A kind must report why it refused a section; never drop a link silently.
+        problems.push(ConfigError::at(
+            section.line,
+            format!("{}: could not be read", section.label()),
+        ));
+    }
 
     Some(LinkDecl {
         name,

@@ -157,13 +157,27 @@ impl LinkKind for Vlan {
         r: &mut SectionReader,
         parent: &mut Option<String>,
     ) -> Option<Box<dyn KindSettings>> {
+        let explicit_id = r.line_of("id").is_some();
         let id = r.number("id", 1, 4094).map(|n| n as u16);
-        let from_name = split_dotted(r.name()).and_then(Result::ok);
-        let id = match (id, &from_name) {
+        // `[vlan eth0.10]` means parent eth0, id 10, unless the keys say otherwise.
+        let dotted = r.name().rsplit_once('.').filter(|(p, id)| {
+            !p.is_empty() && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+        });
+        if parent.is_none() {
+            *parent = dotted.map(|(p, _)| p.to_string());
+        }
+        let id = match (id, dotted) {
             (Some(id), _) => id,
-            (None, Some((_, id))) if r.line_of("id").is_none() => *id,
-            (None, _) if r.line_of("id").is_some() => return None, // already reported
-            (None, _) => {
+            (None, _) if explicit_id => return None, // already reported
+            (None, Some((_, suffix))) => match values::number(suffix, 1, 4094) {
+                Ok(id) => id as u16,
+                Err(message) => {
+                    let line = r.line();
+                    r.error(line, Some("id"), message);
+                    return None;
+                }
+            },
+            (None, None) => {
                 let line = r.line();
                 r.error(
                     line,
@@ -173,19 +187,18 @@ impl LinkKind for Vlan {
                 return None;
             }
         };
-        if parent.is_none() {
-            *parent = from_name.map(|(p, _)| p);
-        }
         let mut settings = VlanSettings::new(id);
-        settings.protocol = r.value("protocol", |text| {
-            match text.to_ascii_lowercase().as_str() {
-                "802.1q" => Ok(Protocol::Dot1Q),
-                "802.1ad" => Ok(Protocol::Dot1Ad),
-                _ => Err(format!(
-                    "`{text}` is not a VLAN protocol; write 802.1q (the default) or 802.1ad"
-                )),
-            }
-        })?;
+        settings.protocol = r
+            .value("protocol", |text| {
+                match text.to_ascii_lowercase().as_str() {
+                    "802.1q" => Ok(Protocol::Dot1Q),
+                    "802.1ad" => Ok(Protocol::Dot1Ad),
+                    _ => Err(format!(
+                        "`{text}` is not a VLAN protocol; write 802.1q (the default) or 802.1ad"
+                    )),
+                }
+            })
+            .unwrap_or(Protocol::Dot1Q);
         for (slot, (key, _)) in settings.flags.iter_mut().zip(FLAGS) {
             *slot = r.boolean(key);
         }

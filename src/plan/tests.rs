@@ -1,1 +1,285 @@
+use super::*;
+use crate::config;
+use crate::kinds::KindSettings;
+use crate::kinds::macvlan::{MacvlanSettings, Mode};
+use crate::record::Record;
 
+const MACHINE_ID: [u8; 16] = [7; 16];
+
+fn config(text: &str) -> Config {
+    config::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn nic(index: i32, name: &str) -> LiveLink {
+    LiveLink {
+        index,
+        name: name.into(),
+        kind: None,
+        info_data: Vec::new(),
+        parent: None,
+        mtu: 1500,
+        mac: Some(MacAddr([0x52, 0x54, 0, 0, 0, index as u8])),
+        permanent_mac: Some(MacAddr([0x52, 0x54, 0, 0, 0, index as u8])),
+        up: true,
+    }
+}
+
+fn macvlan(index: i32, name: &str, parent: i32, mode: Mode, mac: MacAddr) -> LiveLink {
+    let settings = MacvlanSettings {
+        mode,
+        nopromisc: None,
+        source_macs: None,
+        bcqueuelen: None,
+    };
+    LiveLink {
+        index,
+        name: name.into(),
+        kind: Some("macvlan".into()),
+        info_data: settings.create_data().unwrap().unwrap(),
+        parent: Some(parent),
+        mtu: 1500,
+        mac: Some(mac),
+        permanent_mac: None,
+        up: true,
+    }
+}
+
+fn stable(name: &str) -> MacAddr {
+    mac::stable_mac(&MacSeed::MachineId(MACHINE_ID), name)
+}
+
+fn empty_record() -> Record {
+    let dir = std::env::temp_dir().join("underlay-plan-tests-nonexistent");
+    Record::load(&dir).unwrap()
+}
+
+fn owned(record: &mut Record, l: &LiveLink) {
+    record.add(Owned {
+        name: l.name.clone(),
+        index: l.index,
+        kind: l.kind.clone().unwrap(),
+        parent: l.parent.unwrap_or(0),
+    });
+}
+
+fn plan_of(config: &Config, live: &Snapshot, record: &Record) -> Plan {
+    plan_scoped(config, live, record, None)
+}
+
+fn plan_scoped(config: &Config, live: &Snapshot, record: &Record, scope: Option<&str>) -> Plan {
+    make(&Inputs {
+        config,
+        live,
+        record,
+        machine_id: Some(MACHINE_ID),
+        scope,
+        random_mac: &|| MacAddr([2, 0, 0, 0, 0, 0x99]),
+    })
+}
+
+fn action<'a>(plan: &'a Plan, config: &Config, name: &str) -> &'a Action {
+    &plan.links.iter().find(|l| config.links[l.decl].name == name).unwrap().action
+}
+
+#[test]
+fn creates_parents_first_with_planned_indexes() {
+    let c = config("[macvlan mv0]\nparent = eth0.10\n");
+    let live = Snapshot::from_links([nic(1, "lo"), nic(2, "eth0")]);
+    let plan = plan_of(&c, &live, &empty_record());
+    match action(&plan, &c, "eth0.10") {
+        Action::Create { index, parent, mac } => {
+            assert_eq!((*index, *parent, *mac), (3, Some(2), None));
+        }
+        other => panic!("{other:?}"),
+    }
+    match action(&plan, &c, "mv0") {
+        Action::Create { index, parent, mac } => {
+            assert_eq!((*index, *parent), (4, Some(3)));
+            assert_eq!(*mac, Some(stable("mv0")));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(plan.links.iter().map(|l| l.depth).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(drift(&plan, &c), ["eth0.10: link: want present, have absent", "mv0: link: want present, have absent"]);
+}
+
+#[test]
+fn new_indexes_never_reuse_recorded_ones() {
+    let c = config("[dummy d]\n");
+    let live = Snapshot::from_links([nic(1, "lo")]);
+    let mut record = empty_record();
+    record.add(Owned {
+        name: "old".into(),
+        index: 50,
+        kind: "dummy".into(),
+        parent: 0,
+    });
+    match action(&plan_of(&c, &live, &record), &c, "d") {
+        Action::Create { index, .. } => assert_eq!(*index, 51),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn matching_links_are_in_sync_and_adopted_when_foreign() {
+    let c = config("[macvlan mv0]\nparent = eth0\n");
+    let mv = macvlan(5, "mv0", 2, Mode::Bridge, stable("mv0"));
+    let live = Snapshot::from_links([nic(2, "eth0"), mv.clone()]);
+    let plan = plan_of(&c, &live, &empty_record());
+    assert!(matches!(action(&plan, &c, "mv0"), Action::InSync { index: 5, adopted: true }));
+    let mut record = empty_record();
+    owned(&mut record, &mv);
+    let plan = plan_of(&c, &live, &record);
+    assert!(matches!(action(&plan, &c, "mv0"), Action::InSync { index: 5, adopted: false }));
+    assert!(drift(&plan, &c).is_empty());
+}
+
+#[test]
+fn mutable_differences_change_in_place_even_on_adopted_links() {
+    let c = config("[macvlan mv0]\nparent = eth0\nmtu = 1400\n");
+    let live = Snapshot::from_links([nic(2, "eth0"), macvlan(5, "mv0", 2, Mode::Vepa, stable("mv0"))]);
+    let plan = plan_of(&c, &live, &empty_record());
+    match action(&plan, &c, "mv0") {
+        Action::Change { index, diffs, change } => {
+            assert_eq!(*index, 5);
+            assert_eq!(change.mtu, Some(1400));
+            assert!(change.info.is_some());
+            let attrs: Vec<&str> = diffs.iter().map(|d| d.attribute).collect();
+            assert_eq!(attrs, ["mode", "mtu"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(drift(&plan, &c), ["mv0: mode: want bridge, have vepa", "mv0: mtu: want 1400, have 1500"]);
+}
+
+#[test]
+fn immutable_differences_recreate_owned_links_and_refuse_foreign_ones() {
+    let c = config("[macvlan mv0]\nparent = eth1\n");
+    let mv = macvlan(5, "mv0", 2, Mode::Bridge, stable("mv0"));
+    let live = Snapshot::from_links([nic(2, "eth0"), nic(3, "eth1"), mv.clone()]);
+    let plan = plan_of(&c, &live, &empty_record());
+    match action(&plan, &c, "mv0") {
+        Action::Conflict { diffs } => assert_eq!(describe(diffs), "parent: want eth1, have eth0"),
+        other => panic!("{other:?}"),
+    }
+    let mut record = empty_record();
+    owned(&mut record, &mv);
+    match action(&plan_of(&c, &live, &record), &c, "mv0") {
+        Action::Recreate { old, index, parent, .. } => assert_eq!((*old, *index, *parent), (5, 6, Some(3))),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_foreign_link_of_another_kind_is_a_conflict() {
+    let c = config("[macvlan eth1]\nparent = eth0\n");
+    let live = Snapshot::from_links([nic(2, "eth0"), nic(3, "eth1")]);
+    match action(&plan_of(&c, &live, &empty_record()), &c, "eth1") {
+        Action::Conflict { diffs } => assert_eq!(diffs[0].attribute, "kind"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn recreation_is_refused_when_a_foreign_link_sits_on_top() {
+    let c = config("[vlan eth0.10]\nprotocol = 802.1ad\n");
+    let vlan_data = {
+        let parsed = config("[vlan eth0.10]\n");
+        parsed.links[0].settings.create_data().unwrap().unwrap()
+    };
+    let v = LiveLink {
+        index: 5,
+        name: "eth0.10".into(),
+        kind: Some("vlan".into()),
+        info_data: vlan_data,
+        parent: Some(2),
+        mtu: 1500,
+        mac: None,
+        permanent_mac: None,
+        up: true,
+    };
+    let foreign = macvlan(6, "theirs", 5, Mode::Bridge, MacAddr([2, 0, 0, 0, 0, 6]));
+    let live = Snapshot::from_links([nic(2, "eth0"), v.clone(), foreign]);
+    let mut record = empty_record();
+    owned(&mut record, &v);
+    match action(&plan_of(&c, &live, &record), &c, "eth0.10") {
+        Action::Blocked { reason, .. } => assert!(reason.contains("the foreign link theirs sits on it"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn missing_parents_block_their_children() {
+    let c = config("[macvlan mv0]\nparent = eth9\n[macvlan mv1]\nparent = mv0\n");
+    let live = Snapshot::from_links([nic(2, "eth0")]);
+    let plan = plan_of(&c, &live, &empty_record());
+    assert!(matches!(action(&plan, &c, "mv0"), Action::Blocked { missing: Some(p), .. } if p == "eth9"));
+    assert!(matches!(action(&plan, &c, "mv1"), Action::Blocked { missing: None, .. }));
+    assert_eq!(external_parents(&c, None), ["eth9"]);
+}
+
+#[test]
+fn existing_implicit_parents_are_used_not_managed() {
+    let c = config("[macvlan mv0]\nparent = eth0.10\n");
+    let mut v = nic(7, "eth0.10");
+    v.kind = Some("vlan".into());
+    v.parent = Some(2);
+    let live = Snapshot::from_links([nic(2, "eth0"), v]);
+    let plan = plan_of(&c, &live, &empty_record());
+    assert!(matches!(action(&plan, &c, "eth0.10"), Action::External));
+    assert!(matches!(action(&plan, &c, "mv0"), Action::Create { parent: Some(7), .. }));
+}
+
+#[test]
+fn undeclared_owned_links_are_removed_unless_something_foreign_sits_on_them() {
+    let c = config("[dummy keep]\n");
+    let gone = macvlan(5, "gone", 2, Mode::Bridge, MacAddr([2, 0, 0, 0, 0, 5]));
+    let base = macvlan(6, "base", 2, Mode::Bridge, MacAddr([2, 0, 0, 0, 0, 6]));
+    let on_top = macvlan(7, "theirs", 6, Mode::Bridge, MacAddr([2, 0, 0, 0, 0, 7]));
+    let live = Snapshot::from_links([nic(2, "eth0"), gone.clone(), base.clone(), on_top]);
+    let mut record = empty_record();
+    owned(&mut record, &gone);
+    owned(&mut record, &base);
+    let plan = plan_of(&c, &live, &record);
+    assert_eq!(plan.removals.len(), 2);
+    assert!(plan.removals[0].refused.is_none());
+    assert!(plan.removals[1].refused.as_deref().unwrap().contains("theirs"));
+    // A scoped run (--parent) never removes anything.
+    assert!(plan_scoped(&c, &live, &record, Some("eth0")).removals.is_empty());
+}
+
+#[test]
+fn scope_limits_the_plan_to_links_on_the_parent() {
+    let c = config("[macvlan a]\nparent = eth0\n[macvlan b]\nparent = eth1\n[macvlan c]\nparent = b\n");
+    let live = Snapshot::from_links([nic(2, "eth0"), nic(3, "eth1")]);
+    let plan = plan_scoped(&c, &live, &empty_record(), Some("eth1"));
+    let names: Vec<&str> = plan.links.iter().map(|l| c.links[l.decl].name.as_str()).collect();
+    assert_eq!(names, ["b", "c"]);
+    assert_eq!(external_parents(&c, Some("eth1")), ["eth1"]);
+}
+
+#[test]
+fn down_parents_are_brought_up_for_children() {
+    let c = config("[macvlan mv0]\nparent = eth0\n[macvlan mv1]\nparent = eth0\nup = no\n");
+    let mut eth0 = nic(2, "eth0");
+    eth0.up = false;
+    let plan = plan_of(&c, &Snapshot::from_links([eth0]), &empty_record());
+    assert_eq!(plan.parent_ups.len(), 1);
+    assert_eq!((plan.parent_ups[0].name.as_str(), plan.parent_ups[0].child.as_str()), ("eth0", "mv0"));
+}
+
+#[test]
+fn stable_macs_come_from_the_root_nic_without_a_machine_id() {
+    let c = config("[macvlan mv0]\nparent = eth0.10\n");
+    let live = Snapshot::from_links([nic(2, "eth0")]);
+    let plan = make(&Inputs {
+        config: &c,
+        live: &live,
+        record: &empty_record(),
+        machine_id: None,
+        scope: None,
+        random_mac: &|| MacAddr([2, 0, 0, 0, 0, 0x99]),
+    });
+    let expected = mac::stable_mac(&MacSeed::ParentMac(MacAddr([0x52, 0x54, 0, 0, 0, 2])), "mv0");
+    assert!(matches!(action(&plan, &c, "mv0"), Action::Create { mac: Some(m), .. } if *m == expected));
+}

@@ -52,10 +52,6 @@ impl Snapshot {
         self.links.get(&index)
     }
 
-    pub fn links(&self) -> impl Iterator<Item = &LiveLink> {
-        self.links.values()
-    }
-
     /// Links whose parent is `index`.
     pub fn children(&self, index: i32) -> impl Iterator<Item = &LiveLink> {
         self.links.values().filter(move |l| l.parent == Some(index))

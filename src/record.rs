@@ -102,10 +102,6 @@ impl Record {
         Ok(Record { path, links })
     }
 
-    pub fn find(&self, name: &str) -> Option<&Owned> {
-        self.links.iter().find(|o| o.name == name)
-    }
-
     /// Whether `live` is a link underlay created.
     pub fn owns(&self, live: &LiveLink) -> bool {
         self.links.iter().any(|o| o.matches(live))

@@ -84,6 +84,7 @@ impl Problems {
         self.0.is_empty()
     }
 
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &ConfigError> {
         self.0.iter()
     }

@@ -304,6 +304,7 @@ fn add_implicit_parents(
 }
 
 /// Order links parents first (stable otherwise), reporting parent cycles.
+#[allow(clippy::needless_range_loop)] // `start` indexes three parallel tables
 fn sort_parents_first(
     links: Vec<LinkDecl>,
     parent_lines: &HashMap<String, usize>,

@@ -115,7 +115,7 @@ impl KindSettings for IpvlanSettings {
         let mut w = AttrWriter::<IflaIpvlan>::default();
         w.u16(IflaIpvlan::Mode, self.mode)?;
         w.u16(IflaIpvlan::Flags, self.flags)?;
-        w.to_bytes().map(Some)
+        w.into_bytes().map(Some)
     }
 
     fn change_data(&self, _live: &dyn KindSettings) -> Result<Option<Vec<u8>>, NetlinkError> {

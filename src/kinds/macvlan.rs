@@ -200,7 +200,7 @@ impl MacvlanSettings {
         if let Some(len) = self.bcqueuelen {
             w.u32(IflaMacvlan::BcQueueLen, len)?;
         }
-        w.to_bytes().map(Some)
+        w.into_bytes().map(Some)
     }
 }
 

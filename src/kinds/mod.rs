@@ -86,6 +86,10 @@ impl Difference {
     }
 }
 
+/// What `LinkKind::implicit` gives: the implicit link's own parent and settings, or why a name
+/// that has the kind's shape cannot be made.
+pub type Implicit = Result<(String, Box<dyn KindSettings>), String>;
+
 /// A kind: its name, its keys and how it reads them, and how it reads live links back.
 pub trait LinkKind: Sync {
     /// The section word and the kernel's `IFLA_INFO_KIND`.
@@ -112,7 +116,7 @@ pub trait LinkKind: Sync {
     /// The link this kind would make for a parent named `name` that is neither declared nor
     /// present (Docker's `eth0.50` convention): its own parent and settings.
     /// `Some(Err)` when the name has the kind's shape but cannot be made (`eth0.5000`).
-    fn implicit(&self, _name: &str) -> Option<Result<(String, Box<dyn KindSettings>), String>> {
+    fn implicit(&self, _name: &str) -> Option<Implicit> {
         None
     }
 }

@@ -4,7 +4,7 @@ use std::any::Any;
 
 use neli::consts::rtnl::{IflaVlan, IflaVlanQos};
 
-use super::{Difference, KindSettings, LinkKind, MacChoice, same_kind};
+use super::{Difference, Implicit, KindSettings, LinkKind, MacChoice, same_kind};
 use crate::config::section::SectionReader;
 use crate::config::values;
 use crate::netlink::NetlinkError;
@@ -236,7 +236,7 @@ impl LinkKind for Vlan {
         Ok(Box::new(settings))
     }
 
-    fn implicit(&self, name: &str) -> Option<Result<(String, Box<dyn KindSettings>), String>> {
+    fn implicit(&self, name: &str) -> Option<Implicit> {
         Some(split_dotted(name)?.map(|(parent, id)| {
             (
                 parent,
@@ -329,7 +329,7 @@ impl VlanSettings {
         if w.is_empty() {
             return Ok(None);
         }
-        w.to_bytes().map(Some)
+        w.into_bytes().map(Some)
     }
 }
 

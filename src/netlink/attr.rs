@@ -88,10 +88,6 @@ pub fn payload<T: RtaType>(attr: &Rtattr<T, Buffer>) -> &[u8] {
     attr.rta_payload().as_ref()
 }
 
-pub fn read_u8(bytes: &[u8]) -> Result<u8, NetlinkError> {
-    bytes.first().copied().ok_or_else(|| short("u8"))
-}
-
 pub fn read_u16(bytes: &[u8]) -> Result<u16, NetlinkError> {
     Ok(u16::from_ne_bytes(fixed(bytes, "u16")?))
 }
@@ -124,7 +120,7 @@ fn short(what: &str) -> NetlinkError {
 impl<T: RtaType> AttrWriter<T> {
     /// The attributes serialised back to back, ready to be the payload of a nesting attribute
     /// whose type lives in another enum (a kind's `IFLA_INFO_DATA`).
-    pub fn to_bytes(self) -> Result<Vec<u8>, NetlinkError> {
+    pub fn into_bytes(self) -> Result<Vec<u8>, NetlinkError> {
         use neli::ToBytes;
         let mut out = Cursor::new(Vec::new());
         self.0

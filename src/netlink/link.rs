@@ -58,12 +58,6 @@ pub struct LinkChange {
     pub info: Option<(String, Vec<u8>)>,
 }
 
-impl LinkChange {
-    pub fn is_empty(&self) -> bool {
-        self.mtu.is_none() && self.mac.is_none() && self.up.is_none() && self.info.is_none()
-    }
-}
-
 fn header(
     index: i32,
     up: Option<bool>,

@@ -18,7 +18,7 @@ use neli::{
     ToBytes,
     consts::{nl::NlmF, rtnl::Rtm, socket::NlFamily},
     nl::{NlPayload, NlmsghdrBuilder},
-    rtnl::{Ifaddrmsg, Ifinfomsg, Rtmsg},
+    rtnl::Ifinfomsg,
     socket::synchronous::NlSocketHandle,
     utils::Groups,
 };
@@ -97,8 +97,6 @@ pub struct Request {
 
 pub enum Body {
     Link(Ifinfomsg),
-    Addr(Ifaddrmsg),
-    Route(Rtmsg),
 }
 
 /// One message from the kernel, as raw parts; the payload is decoded by whoever asked.
@@ -115,7 +113,6 @@ const NLMSG_HDRLEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLMSG_NOOP: u16 = 1;
-const NLM_F_MULTI: u16 = 1 << 1;
 const NLM_F_DUMP_INTR: u16 = 1 << 4;
 const NLM_F_CAPPED: u16 = 0x100;
 const NLM_F_ACK_TLVS: u16 = 0x200;
@@ -182,8 +179,6 @@ impl Rtnl {
         let seq = self.next_seq;
         let result = match &request.body {
             Body::Link(m) => self.send_one(request, seq, m.clone()),
-            Body::Addr(m) => self.send_one(request, seq, m.clone()),
-            Body::Route(m) => self.send_one(request, seq, m.clone()),
         };
         result.map(|_| seq)
     }
@@ -423,32 +418,20 @@ pub fn parse_ack(message: &Message) -> Result<Result<(), KernelError>, NetlinkEr
     Ok(Err(kernel))
 }
 
-/// Serialise a request the way it goes on the wire, for tests that check the encoding.
+/// Serialise a request's body the way it goes on the wire, for tests that check the encoding.
 #[cfg(test)]
 pub fn encode_for_test(request: &Request) -> Vec<u8> {
-    let body = match &request.body {
-        Body::Link(m) => {
-            let mut c = Cursor::new(Vec::new());
-            m.to_bytes(&mut c).unwrap();
-            c.into_inner()
-        }
-        Body::Addr(m) => {
-            let mut c = Cursor::new(Vec::new());
-            m.to_bytes(&mut c).unwrap();
-            c.into_inner()
-        }
-        Body::Route(m) => {
-            let mut c = Cursor::new(Vec::new());
-            m.to_bytes(&mut c).unwrap();
-            c.into_inner()
-        }
-    };
-    body
+    let Body::Link(m) = &request.body;
+    let mut c = Cursor::new(Vec::new());
+    m.to_bytes(&mut c).unwrap();
+    c.into_inner()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NLM_F_MULTI: u16 = 1 << 1;
 
     fn header(len: u32, kind: u16, flags: u16, seq: u32, port: u32) -> Vec<u8> {
         let mut h = Vec::new();

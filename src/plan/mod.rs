@@ -79,6 +79,13 @@ pub struct Plan {
     pub parent_ups: Vec<ParentUp>,
 }
 
+/// The ifindexes underlay gives the links it creates start here, far above where the kernel
+/// numbers links by itself (it counts up from 1, one per link ever created in the namespace).
+/// If the kernel handed out an index underlay had used before, a link someone else made with the
+/// same name, kind and parent after underlay's was deleted behind its back could match a stale
+/// record entry; with separate ranges it cannot. It also makes underlay's links easy to spot.
+pub const FIRST_OWN_INDEX: i32 = 1 << 20;
+
 pub struct Inputs<'a> {
     pub config: &'a Config,
     pub live: &'a Snapshot,
@@ -92,7 +99,7 @@ pub struct Inputs<'a> {
 }
 
 /// The declared links in scope: all, or those on `--parent`.
-pub fn in_scope<'a>(config: &'a Config, scope: Option<&str>) -> Vec<usize> {
+pub fn in_scope(config: &Config, scope: Option<&str>) -> Vec<usize> {
     match scope {
         None => (0..config.links.len()).collect(),
         Some(root) => {
@@ -122,15 +129,14 @@ pub fn make(inputs: &Inputs) -> Plan {
     let config = inputs.config;
     let live = inputs.live;
     let mut plan = Plan::default();
-    let mut next_index = live.max_index().max(
-        inputs
-            .record
-            .links
-            .iter()
-            .map(|o| o.index)
-            .max()
-            .unwrap_or(0),
-    ) + 1;
+    let own_max = inputs
+        .record
+        .links
+        .iter()
+        .map(|o| o.index)
+        .max()
+        .unwrap_or(0);
+    let mut next_index = live.max_index().max(own_max).max(FIRST_OWN_INDEX - 1) + 1;
     let mut take_index = || {
         let index = next_index;
         next_index += 1;

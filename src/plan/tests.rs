@@ -78,7 +78,12 @@ fn plan_scoped(config: &Config, live: &Snapshot, record: &Record, scope: Option<
 }
 
 fn action<'a>(plan: &'a Plan, config: &Config, name: &str) -> &'a Action {
-    &plan.links.iter().find(|l| config.links[l.decl].name == name).unwrap().action
+    &plan
+        .links
+        .iter()
+        .find(|l| config.links[l.decl].name == name)
+        .unwrap()
+        .action
 }
 
 #[test]
@@ -88,19 +93,31 @@ fn creates_parents_first_with_planned_indexes() {
     let plan = plan_of(&c, &live, &empty_record());
     match action(&plan, &c, "eth0.10") {
         Action::Create { index, parent, mac } => {
-            assert_eq!((*index, *parent, *mac), (3, Some(2), None));
+            assert_eq!((*index, *parent, *mac), (FIRST_OWN_INDEX, Some(2), None));
         }
         other => panic!("{other:?}"),
     }
     match action(&plan, &c, "mv0") {
         Action::Create { index, parent, mac } => {
-            assert_eq!((*index, *parent), (4, Some(3)));
+            assert_eq!(
+                (*index, *parent),
+                (FIRST_OWN_INDEX + 1, Some(FIRST_OWN_INDEX))
+            );
             assert_eq!(*mac, Some(stable("mv0")));
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(plan.links.iter().map(|l| l.depth).collect::<Vec<_>>(), [0, 1]);
-    assert_eq!(drift(&plan, &c), ["eth0.10: link: want present, have absent", "mv0: link: want present, have absent"]);
+    assert_eq!(
+        plan.links.iter().map(|l| l.depth).collect::<Vec<_>>(),
+        [0, 1]
+    );
+    assert_eq!(
+        drift(&plan, &c),
+        [
+            "eth0.10: link: want present, have absent",
+            "mv0: link: want present, have absent"
+        ]
+    );
 }
 
 #[test]
@@ -110,12 +127,12 @@ fn new_indexes_never_reuse_recorded_ones() {
     let mut record = empty_record();
     record.add(Owned {
         name: "old".into(),
-        index: 50,
+        index: FIRST_OWN_INDEX + 50,
         kind: "dummy".into(),
         parent: 0,
     });
     match action(&plan_of(&c, &live, &record), &c, "d") {
-        Action::Create { index, .. } => assert_eq!(*index, 51),
+        Action::Create { index, .. } => assert_eq!(*index, FIRST_OWN_INDEX + 51),
         other => panic!("{other:?}"),
     }
 }
@@ -126,21 +143,40 @@ fn matching_links_are_in_sync_and_adopted_when_foreign() {
     let mv = macvlan(5, "mv0", 2, Mode::Bridge, stable("mv0"));
     let live = Snapshot::from_links([nic(2, "eth0"), mv.clone()]);
     let plan = plan_of(&c, &live, &empty_record());
-    assert!(matches!(action(&plan, &c, "mv0"), Action::InSync { index: 5, adopted: true }));
+    assert!(matches!(
+        action(&plan, &c, "mv0"),
+        Action::InSync {
+            index: 5,
+            adopted: true
+        }
+    ));
     let mut record = empty_record();
     owned(&mut record, &mv);
     let plan = plan_of(&c, &live, &record);
-    assert!(matches!(action(&plan, &c, "mv0"), Action::InSync { index: 5, adopted: false }));
+    assert!(matches!(
+        action(&plan, &c, "mv0"),
+        Action::InSync {
+            index: 5,
+            adopted: false
+        }
+    ));
     assert!(drift(&plan, &c).is_empty());
 }
 
 #[test]
 fn mutable_differences_change_in_place_even_on_adopted_links() {
     let c = config("[macvlan mv0]\nparent = eth0\nmtu = 1400\n");
-    let live = Snapshot::from_links([nic(2, "eth0"), macvlan(5, "mv0", 2, Mode::Vepa, stable("mv0"))]);
+    let live = Snapshot::from_links([
+        nic(2, "eth0"),
+        macvlan(5, "mv0", 2, Mode::Vepa, stable("mv0")),
+    ]);
     let plan = plan_of(&c, &live, &empty_record());
     match action(&plan, &c, "mv0") {
-        Action::Change { index, diffs, change } => {
+        Action::Change {
+            index,
+            diffs,
+            change,
+        } => {
             assert_eq!(*index, 5);
             assert_eq!(change.mtu, Some(1400));
             assert!(change.info.is_some());
@@ -149,7 +185,13 @@ fn mutable_differences_change_in_place_even_on_adopted_links() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(drift(&plan, &c), ["mv0: mode: want bridge, have vepa", "mv0: mtu: want 1400, have 1500"]);
+    assert_eq!(
+        drift(&plan, &c),
+        [
+            "mv0: mode: want bridge, have vepa",
+            "mv0: mtu: want 1400, have 1500"
+        ]
+    );
 }
 
 #[test]
@@ -165,7 +207,9 @@ fn immutable_differences_recreate_owned_links_and_refuse_foreign_ones() {
     let mut record = empty_record();
     owned(&mut record, &mv);
     match action(&plan_of(&c, &live, &record), &c, "mv0") {
-        Action::Recreate { old, index, parent, .. } => assert_eq!((*old, *index, *parent), (5, 6, Some(3))),
+        Action::Recreate {
+            old, index, parent, ..
+        } => assert_eq!((*old, *index, *parent), (5, FIRST_OWN_INDEX, Some(3))),
         other => panic!("{other:?}"),
     }
 }
@@ -203,7 +247,10 @@ fn recreation_is_refused_when_a_foreign_link_sits_on_top() {
     let mut record = empty_record();
     owned(&mut record, &v);
     match action(&plan_of(&c, &live, &record), &c, "eth0.10") {
-        Action::Blocked { reason, .. } => assert!(reason.contains("the foreign link theirs sits on it"), "{reason}"),
+        Action::Blocked { reason, .. } => assert!(
+            reason.contains("the foreign link theirs sits on it"),
+            "{reason}"
+        ),
         other => panic!("{other:?}"),
     }
 }
@@ -213,8 +260,13 @@ fn missing_parents_block_their_children() {
     let c = config("[macvlan mv0]\nparent = eth9\n[macvlan mv1]\nparent = mv0\n");
     let live = Snapshot::from_links([nic(2, "eth0")]);
     let plan = plan_of(&c, &live, &empty_record());
-    assert!(matches!(action(&plan, &c, "mv0"), Action::Blocked { missing: Some(p), .. } if p == "eth9"));
-    assert!(matches!(action(&plan, &c, "mv1"), Action::Blocked { missing: None, .. }));
+    assert!(
+        matches!(action(&plan, &c, "mv0"), Action::Blocked { missing: Some(p), .. } if p == "eth9")
+    );
+    assert!(matches!(
+        action(&plan, &c, "mv1"),
+        Action::Blocked { missing: None, .. }
+    ));
     assert_eq!(external_parents(&c, None), ["eth9"]);
 }
 
@@ -227,7 +279,13 @@ fn existing_implicit_parents_are_used_not_managed() {
     let live = Snapshot::from_links([nic(2, "eth0"), v]);
     let plan = plan_of(&c, &live, &empty_record());
     assert!(matches!(action(&plan, &c, "eth0.10"), Action::External));
-    assert!(matches!(action(&plan, &c, "mv0"), Action::Create { parent: Some(7), .. }));
+    assert!(matches!(
+        action(&plan, &c, "mv0"),
+        Action::Create {
+            parent: Some(7),
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -243,17 +301,32 @@ fn undeclared_owned_links_are_removed_unless_something_foreign_sits_on_them() {
     let plan = plan_of(&c, &live, &record);
     assert_eq!(plan.removals.len(), 2);
     assert!(plan.removals[0].refused.is_none());
-    assert!(plan.removals[1].refused.as_deref().unwrap().contains("theirs"));
+    assert!(
+        plan.removals[1]
+            .refused
+            .as_deref()
+            .unwrap()
+            .contains("theirs")
+    );
     // A scoped run (--parent) never removes anything.
-    assert!(plan_scoped(&c, &live, &record, Some("eth0")).removals.is_empty());
+    assert!(
+        plan_scoped(&c, &live, &record, Some("eth0"))
+            .removals
+            .is_empty()
+    );
 }
 
 #[test]
 fn scope_limits_the_plan_to_links_on_the_parent() {
-    let c = config("[macvlan a]\nparent = eth0\n[macvlan b]\nparent = eth1\n[macvlan c]\nparent = b\n");
+    let c =
+        config("[macvlan a]\nparent = eth0\n[macvlan b]\nparent = eth1\n[macvlan c]\nparent = b\n");
     let live = Snapshot::from_links([nic(2, "eth0"), nic(3, "eth1")]);
     let plan = plan_scoped(&c, &live, &empty_record(), Some("eth1"));
-    let names: Vec<&str> = plan.links.iter().map(|l| c.links[l.decl].name.as_str()).collect();
+    let names: Vec<&str> = plan
+        .links
+        .iter()
+        .map(|l| c.links[l.decl].name.as_str())
+        .collect();
     assert_eq!(names, ["b", "c"]);
     assert_eq!(external_parents(&c, Some("eth1")), ["eth1"]);
 }
@@ -265,7 +338,13 @@ fn down_parents_are_brought_up_for_children() {
     eth0.up = false;
     let plan = plan_of(&c, &Snapshot::from_links([eth0]), &empty_record());
     assert_eq!(plan.parent_ups.len(), 1);
-    assert_eq!((plan.parent_ups[0].name.as_str(), plan.parent_ups[0].child.as_str()), ("eth0", "mv0"));
+    assert_eq!(
+        (
+            plan.parent_ups[0].name.as_str(),
+            plan.parent_ups[0].child.as_str()
+        ),
+        ("eth0", "mv0")
+    );
 }
 
 #[test]
@@ -280,6 +359,11 @@ fn stable_macs_come_from_the_root_nic_without_a_machine_id() {
         scope: None,
         random_mac: &|| MacAddr([2, 0, 0, 0, 0, 0x99]),
     });
-    let expected = mac::stable_mac(&MacSeed::ParentMac(MacAddr([0x52, 0x54, 0, 0, 0, 2])), "mv0");
-    assert!(matches!(action(&plan, &c, "mv0"), Action::Create { mac: Some(m), .. } if *m == expected));
+    let expected = mac::stable_mac(
+        &MacSeed::ParentMac(MacAddr([0x52, 0x54, 0, 0, 0, 2])),
+        "mv0",
+    );
+    assert!(
+        matches!(action(&plan, &c, "mv0"), Action::Create { mac: Some(m), .. } if *m == expected)
+    );
 }

@@ -1,0 +1,579 @@
+//! Host integration tests: the real binary against the real kernel, each test in a throwaway
+//! network namespace with a veth pair as the parent. They need root (CI runs as root) and a
+//! kernel with macvlan and veth; VLAN, ipvlan and dummy are covered under QEMU (tests/vm).
+//!
+//! Every check reads the result back with iproute2 (`ip -d -j link`), not with underlay.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A network namespace, a private run directory and a config file, removed on drop.
+struct Lab {
+    ns: String,
+    dir: PathBuf,
+}
+
+impl Lab {
+    /// A namespace holding veth pair `vp0`/`vp1` (vp0 is the usual parent).
+    fn new() -> Option<Lab> {
+        if !nix_is_root() {
+            eprintln!("skipped: host tests need root (to create network namespaces)");
+            return None;
+        }
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let ns = format!("ult{}x{n}", std::process::id());
+        let dir = std::env::temp_dir().join(&ns);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        sh(&["ip", "netns", "add", &ns]);
+        let lab = Lab { ns, dir };
+        lab.ip(&["link", "add", "vp0", "type", "veth", "peer", "name", "vp1"]);
+        Some(lab)
+    }
+
+    fn ip(&self, args: &[&str]) -> String {
+        let mut full = vec!["ip", "-n", &self.ns];
+        full.extend_from_slice(args);
+        sh(&full)
+    }
+
+    fn config(&self, text: &str) -> String {
+        let path = self.dir.join("underlay.conf");
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns, env!("CARGO_BIN_EXE_underlay")])
+            .args(args)
+            .env("UNDERLAY_RUN_DIR", self.dir.join("run"))
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    /// Run underlay with the lab's config.
+    fn underlay(&self, args: &[&str]) -> Run {
+        let config = self.dir.join("underlay.conf");
+        let mut full = vec!["-c", config.to_str().unwrap()];
+        full.extend_from_slice(args);
+        Run::from(self.command(&full).output().unwrap())
+    }
+
+    /// `ip -d -j link show dev NAME`, or None if it does not exist.
+    fn link(&self, name: &str) -> Option<String> {
+        let out = Command::new("ip")
+            .args(["-n", &self.ns, "-d", "-j", "link", "show", "dev", name])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn names(&self) -> Vec<String> {
+        let out = self.ip(&["-j", "link", "show"]);
+        out.split("\"ifname\":\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn nix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn sh(args: &[&str]) -> String {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// A JSON field of `ip -j` output, as text: `"mtu":1400` gives `1400`, `"address":"x"` gives `x`.
+fn field(json: &str, key: &str) -> Option<String> {
+    let start = json.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = &json[start..];
+    let value = if let Some(stripped) = rest.strip_prefix('"') {
+        stripped.split('"').next()?
+    } else {
+        rest.split([',', '}']).next()?
+    };
+    Some(value.to_string())
+}
+
+fn ifindex(lab: &Lab, name: &str) -> String {
+    field(&lab.link(name).unwrap(), "ifindex").unwrap()
+}
+
+const TWO_MACVLANS: &str = "[global]\nwait = 0\n\n[macvlan mv0]\nparent = vp0\nmtu = 1400\n\n[macvlan mv1]\nparent = vp0\nmode = private\nmac = 02:00:00:00:00:11\n";
+
+#[test]
+fn apply_creates_macvlans_with_mode_mac_and_mtu() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config(TWO_MACVLANS);
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.all()
+            .contains("created macvlan mv0 (parent vp0, mode bridge"),
+        "{run:?}"
+    );
+
+    let mv0 = lab.link("mv0").expect("mv0 exists");
+    assert_eq!(field(&mv0, "info_kind").as_deref(), Some("macvlan"));
+    assert_eq!(
+        field(&mv0, "mode").as_deref(),
+        Some("bridge"),
+        "underlay's default is bridge: {mv0}"
+    );
+    assert_eq!(field(&mv0, "mtu").as_deref(), Some("1400"));
+    assert_eq!(field(&mv0, "link").as_deref(), Some("vp0"));
+    let mac = field(&mv0, "address").unwrap();
+    let first = u8::from_str_radix(&mac[..2], 16).unwrap();
+    assert_eq!(
+        first & 0x03,
+        0x02,
+        "a stable MAC is unicast and locally administered: {mac}"
+    );
+    assert!(mv0.contains("\"UP\""), "links are up by default: {mv0}");
+
+    let mv1 = lab.link("mv1").expect("mv1 exists");
+    assert_eq!(field(&mv1, "mode").as_deref(), Some("private"));
+    assert_eq!(field(&mv1, "address").as_deref(), Some("02:00:00:00:00:11"));
+    // The parent was down; a child that is up needs it up.
+    assert!(lab.link("vp0").unwrap().contains("\"UP\""));
+}
+
+#[test]
+fn second_apply_changes_nothing_and_check_is_clean() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config(TWO_MACVLANS);
+    assert_eq!(lab.underlay(&["apply"]).code, 0);
+    let before = (ifindex(&lab, "mv0"), ifindex(&lab, "mv1"));
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.all().contains("nothing to change: 2 links in sync"),
+        "{run:?}"
+    );
+    assert!(!run.all().contains("created"), "{run:?}");
+    assert_eq!(
+        (ifindex(&lab, "mv0"), ifindex(&lab, "mv1")),
+        before,
+        "no link was re-created"
+    );
+    let check = lab.underlay(&["check"]);
+    assert_eq!(check.code, 0, "{check:?}");
+    assert_eq!(check.stdout, "");
+}
+
+#[test]
+fn check_reports_drift_and_apply_repairs_it_in_place() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config(TWO_MACVLANS);
+    assert_eq!(lab.underlay(&["apply"]).code, 0);
+    let index = ifindex(&lab, "mv1");
+    lab.ip(&["link", "set", "mv1", "type", "macvlan", "mode", "vepa"]);
+    lab.ip(&["link", "set", "mv0", "mtu", "1300"]);
+    lab.ip(&["link", "set", "mv0", "down"]);
+    let check = lab.underlay(&["check"]);
+    assert_eq!(check.code, 1, "{check:?}");
+    let mut lines: Vec<&str> = check.stdout.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "mv0: mtu: want 1400, have 1300",
+            "mv0: up: want yes, have no",
+            "mv1: mode: want private, have vepa"
+        ]
+    );
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        field(&lab.link("mv1").unwrap(), "mode").as_deref(),
+        Some("private")
+    );
+    assert_eq!(
+        field(&lab.link("mv0").unwrap(), "mtu").as_deref(),
+        Some("1400")
+    );
+    assert_eq!(
+        ifindex(&lab, "mv1"),
+        index,
+        "fixed in place, not re-created"
+    );
+    assert_eq!(lab.underlay(&["check"]).code, 0);
+}
+
+#[test]
+fn down_removes_exactly_what_underlay_created_and_adopts_existing_links() {
+    let Some(lab) = Lab::new() else { return };
+    // mine0 exists before underlay runs and matches the config: adopted, never deleted.
+    lab.ip(&[
+        "link",
+        "add",
+        "link",
+        "vp0",
+        "name",
+        "mine0",
+        "address",
+        "02:00:00:00:00:aa",
+        "type",
+        "macvlan",
+        "mode",
+        "bridge",
+    ]);
+    lab.ip(&[
+        "link", "add", "link", "vp0", "name", "other", "type", "macvlan",
+    ]);
+    lab.config(&format!(
+        "{TWO_MACVLANS}\n[macvlan mine0]\nparent = vp0\nmac = 02:00:00:00:00:aa\n"
+    ));
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.all().contains("created macvlan mine0"), "{run:?}");
+    assert_eq!(lab.underlay(&["check"]).code, 0);
+    let before = lab.names();
+    assert!(before.contains(&"mv0".to_string()) && before.contains(&"mine0".to_string()));
+
+    let dry = lab.underlay(&["down", "--dry-run"]);
+    assert_eq!(dry.code, 0);
+    assert_eq!(lab.names(), before, "--dry-run deletes nothing");
+    let run = lab.underlay(&["down"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut after = lab.names();
+    after.sort();
+    assert_eq!(after, ["lo", "mine0", "other", "vp0", "vp1"]);
+    // A second down has nothing left to do.
+    let again = lab.underlay(&["down"]);
+    assert_eq!(again.code, 0);
+    assert!(again.all().contains("nothing to delete"), "{again:?}");
+}
+
+#[test]
+fn down_never_deletes_a_link_recreated_by_someone_else() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config("[macvlan mv0]\nparent = vp0\n");
+    assert_eq!(lab.underlay(&["apply"]).code, 0);
+    // Someone deletes it and makes their own with the same name: not underlay's any more.
+    lab.ip(&["link", "del", "mv0"]);
+    lab.ip(&[
+        "link", "add", "link", "vp0", "name", "mv0", "type", "macvlan", "mode", "bridge",
+    ]);
+    assert_eq!(lab.underlay(&["down"]).code, 0);
+    assert!(lab.link("mv0").is_some(), "the foreign mv0 survived down");
+}
+
+#[test]
+fn a_foreign_link_that_differs_is_reported_and_left_alone() {
+    let Some(lab) = Lab::new() else { return };
+    lab.ip(&["link", "add", "vq0", "type", "veth", "peer", "name", "vq1"]);
+    lab.ip(&[
+        "link", "add", "link", "vq0", "name", "mv0", "type", "macvlan", "mode", "vepa",
+    ]);
+    let index = ifindex(&lab, "mv0");
+    lab.config("[macvlan mv0]\nparent = vp0\n\n[macvlan mv1]\nparent = vp0\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("mv0: a link with this name exists but was not created by underlay")
+            && run.stderr.contains("parent: want vp0, have vq0"),
+        "{run:?}"
+    );
+    assert_eq!(ifindex(&lab, "mv0"), index, "untouched");
+    assert_eq!(
+        field(&lab.link("mv0").unwrap(), "mode").as_deref(),
+        Some("vepa"),
+        "untouched"
+    );
+    assert!(
+        lab.link("mv1").is_some(),
+        "everything else is still applied"
+    );
+    let check = lab.underlay(&["check"]);
+    assert_eq!(check.code, 1);
+    assert!(
+        check.stdout.contains("mv0: parent: want vp0, have vq0"),
+        "{check:?}"
+    );
+}
+
+#[test]
+fn owned_links_with_immutable_changes_are_recreated() {
+    let Some(lab) = Lab::new() else { return };
+    lab.ip(&["link", "add", "vq0", "type", "veth", "peer", "name", "vq1"]);
+    lab.config("[macvlan mv0]\nparent = vp0\n");
+    assert_eq!(lab.underlay(&["apply"]).code, 0);
+    lab.config("[macvlan mv0]\nparent = vq0\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.all().contains("re-created macvlan mv0"), "{run:?}");
+    assert_eq!(
+        field(&lab.link("mv0").unwrap(), "link").as_deref(),
+        Some("vq0")
+    );
+    assert_eq!(lab.underlay(&["down"]).code, 0);
+    assert!(lab.link("mv0").is_none());
+}
+
+#[test]
+fn links_dropped_from_the_config_are_removed_by_apply() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config(TWO_MACVLANS);
+    assert_eq!(lab.underlay(&["apply"]).code, 0);
+    lab.config("[macvlan mv0]\nparent = vp0\nmtu = 1400\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.all()
+            .contains("deleted macvlan mv1 (no longer declared)"),
+        "{run:?}"
+    );
+    assert!(lab.link("mv1").is_none());
+    assert!(lab.link("mv0").is_some());
+}
+
+#[test]
+fn stable_macs_survive_delete_and_recreate() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config("[macvlan mv0]\nparent = vp0\n[macvlan mv1]\nparent = vp0\n");
+    assert_eq!(lab.underlay(&["apply"]).code, 0);
+    let first = (
+        field(&lab.link("mv0").unwrap(), "address"),
+        field(&lab.link("mv1").unwrap(), "address"),
+    );
+    assert_ne!(first.0, first.1);
+    assert_eq!(lab.underlay(&["down"]).code, 0);
+    assert!(lab.link("mv0").is_none());
+    assert_eq!(lab.underlay(&["apply"]).code, 0);
+    let second = (
+        field(&lab.link("mv0").unwrap(), "address"),
+        field(&lab.link("mv1").unwrap(), "address"),
+    );
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_late_parent_is_waited_for_by_events() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config("[global]\nwait = 20\n\n[macvlan late0]\nparent = vlate\n");
+    let started = Instant::now();
+    let child = lab
+        .command(&[
+            "-c",
+            lab.dir.join("underlay.conf").to_str().unwrap(),
+            "apply",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(lab.link("late0").is_none());
+    lab.ip(&[
+        "link", "add", "vlate", "type", "veth", "peer", "name", "vlate1",
+    ]);
+    let run = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.all().contains("waiting up to 20 s for vlate"),
+        "{run:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "woken by the event, not the timeout"
+    );
+    assert_eq!(
+        field(&lab.link("late0").unwrap(), "link").as_deref(),
+        Some("vlate")
+    );
+}
+
+#[test]
+fn a_parent_that_never_appears_is_reported_and_the_rest_applied() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config(
+        "[global]\nwait = 1\n\n[macvlan lost0]\nparent = nosuch0\n\n[macvlan mv0]\nparent = vp0\n",
+    );
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("skipped macvlan lost0: parent nosuch0 does not exist"),
+        "{run:?}"
+    );
+    assert!(lab.link("mv0").is_some());
+}
+
+#[test]
+fn dry_run_and_validate_change_nothing() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config(TWO_MACVLANS);
+    let run = lab.underlay(&["apply", "--dry-run"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("would create macvlan mv0 (parent vp0, mode bridge"),
+        "{run:?}"
+    );
+    assert!(lab.link("mv0").is_none());
+    let run = lab.underlay(&["validate"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.ends_with(": ok, 2 links\n"), "{run:?}");
+}
+
+#[test]
+fn an_invalid_config_exits_2_and_changes_nothing() {
+    let Some(lab) = Lab::new() else { return };
+    let path = lab.config("[macvlan mv0]\nparent = vp0\n\n[vlan eth0.4095]\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!("{path}:4: [vlan eth0.4095] id: 4095 is out of range 1..4094\n")
+    );
+    assert!(lab.link("mv0").is_none(), "nothing applied");
+}
+
+#[test]
+fn a_missing_kernel_module_stops_the_run_before_any_change() {
+    let Some(lab) = Lab::new() else { return };
+    // Only meaningful where the kernel lacks dummy (this project's dev and CI machines).
+    let probe = Command::new("ip")
+        .args(["-n", &lab.ns, "link", "add", "dprobe", "type", "dummy"])
+        .output()
+        .unwrap();
+    if probe.status.success() {
+        eprintln!(
+            "skipped: this kernel has dummy, so its absence cannot be tested here (tests/vm covers it)"
+        );
+        return;
+    }
+    lab.config("[macvlan mv0]\nparent = vp0\n\n[dummy dm0]\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "cannot create dm0 (dummy): the kernel has no dummy support: load the `dummy` module"
+        ),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("nothing was changed"), "{run:?}");
+    assert!(
+        lab.link("mv0").is_none(),
+        "not even the macvlan was created"
+    );
+}
+
+#[test]
+fn vlan_ipvlan_and_dummy_when_the_kernel_has_them() {
+    let Some(lab) = Lab::new() else { return };
+    let mut missing = Vec::new();
+    for (kind, extra) in [
+        ("vlan", vec!["link", "vp0", "type", "vlan", "id", "5"]),
+        ("ipvlan", vec!["link", "vp0", "type", "ipvlan"]),
+        ("dummy", vec!["type", "dummy"]),
+    ] {
+        let mut args = vec!["-n", lab.ns.as_str(), "link", "add", "kprobe"];
+        args.extend(extra);
+        if Command::new("ip")
+            .args(&args)
+            .output()
+            .unwrap()
+            .status
+            .success()
+        {
+            lab.ip(&["link", "del", "kprobe"]);
+        } else {
+            missing.push(kind);
+        }
+    }
+    if !missing.is_empty() {
+        eprintln!(
+            "skipped: this kernel lacks {} (the QEMU tests in tests/vm cover them)",
+            missing.join(", ")
+        );
+        return;
+    }
+    lab.config("[vlan vp0.10]\n[ipvlan iv0]\nparent = vp0\nmode = l3\n[dummy dm0]\n");
+    assert_eq!(lab.underlay(&["apply"]).code, 0);
+    assert_eq!(
+        field(&lab.link("vp0.10").unwrap(), "id").as_deref(),
+        Some("10")
+    );
+    assert_eq!(
+        field(&lab.link("iv0").unwrap(), "mode").as_deref(),
+        Some("l3")
+    );
+    assert!(lab.link("dm0").is_some());
+    assert_eq!(lab.underlay(&["check"]).code, 0);
+    assert_eq!(lab.underlay(&["down"]).code, 0);
+}
+
+#[test]
+fn version_and_usage() {
+    let out = Command::new(env!("CARGO_BIN_EXE_underlay"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("underlay {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_underlay"))
+        .arg("frobnicate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(env!("CARGO_BIN_EXE_underlay"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

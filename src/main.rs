@@ -12,7 +12,6 @@ mod netlink;
 mod plan;
 mod record;
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use argh::FromArgs;
@@ -96,6 +95,33 @@ pub struct ValidateArgs {}
 #[argh(subcommand, name = "show")]
 pub struct ShowArgs {}
 
+/// Reports (`created ...`) go to stdout, problems and debug detail to stderr, so the output of a
+/// boot-time run reads in order and errors still stand out. env_logger supplies the level filter
+/// and `RUST_LOG`.
+struct Output {
+    filter: env_logger::Logger,
+}
+
+impl log::Log for Output {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        self.filter.enabled(metadata)
+    }
+
+    fn log(&self, record: &log::Record) {
+        if !self.filter.matches(record) {
+            return;
+        }
+        match record.level() {
+            log::Level::Error => eprintln!("error: {}", record.args()),
+            log::Level::Warn => eprintln!("warning: {}", record.args()),
+            log::Level::Info => println!("{}", record.args()),
+            level => eprintln!("{}: {}", level.as_str().to_ascii_lowercase(), record.args()),
+        }
+    }
+
+    fn flush(&self) {}
+}
+
 fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => log::LevelFilter::Error,
@@ -104,24 +130,14 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, _) => log::LevelFilter::Trace,
     };
     let mut builder = env_logger::Builder::new();
-    builder
-        .filter_level(level)
-        .format(|out, record| match record.level() {
-            log::Level::Error => writeln!(out, "error: {}", record.args()),
-            log::Level::Warn => writeln!(out, "warning: {}", record.args()),
-            log::Level::Info => writeln!(out, "{}", record.args()),
-            _ => writeln!(
-                out,
-                "{}: {}",
-                record.level().as_str().to_ascii_lowercase(),
-                record.args()
-            ),
-        });
+    builder.filter_level(level);
     // RUST_LOG, when set, has the last word.
     if let Ok(spec) = std::env::var("RUST_LOG") {
         builder.parse_filters(&spec);
     }
-    builder.init();
+    let filter = builder.build();
+    log::set_max_level(filter.filter());
+    let _ = log::set_boxed_logger(Box::new(Output { filter }));
 }
 
 fn main() -> ExitCode {

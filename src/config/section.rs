@@ -158,6 +158,9 @@ impl<'a> SectionReader<'a> {
                 m
             };
             if !message.starts_with("keys are") {
+                if !message.ends_with('?') {
+                    message.push('.');
+                }
                 message.push_str(&format!(" It takes: {}.", self.allowed.join(", ")));
             }
             self.error(entry.line, Some(key), message);

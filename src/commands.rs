@@ -5,16 +5,17 @@
 use std::io::Read as _;
 use std::time::{Duration, Instant};
 
-use crate::apply::{self, Executor};
-use crate::config::{self, Config};
-use crate::kinds::LinkKind;
-use crate::live::Snapshot;
-use crate::mac::{self, MacAddr};
-use crate::netlink::link;
-use crate::netlink::{NetlinkError, Rtnl};
-use crate::plan::{self, Action, Inputs, Plan};
-use crate::record::{self, Record};
-use crate::{ApplyArgs, DownArgs, EXIT_FAILED, EXIT_OK, EXIT_USAGE, lock};
+use crate::{ApplyArgs, DownArgs};
+use underlay::apply::{self, Executor};
+use underlay::config::{self, Config};
+use underlay::kinds::LinkKind;
+use underlay::live::Snapshot;
+use underlay::mac::{self, MacAddr};
+use underlay::netlink::link;
+use underlay::netlink::{NetlinkError, Rtnl};
+use underlay::plan::{self, Action, Inputs, Plan};
+use underlay::record::{self, Record};
+use underlay::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, lock};
 
 /// Read and validate the config; on failure every problem is printed as `FILE:LINE: ...`.
 fn load_config(path: &str) -> Result<Config, u8> {
@@ -237,7 +238,7 @@ fn run_apply(
                     "cannot create {} ({}): {}",
                     names.join(", "),
                     kind.name(),
-                    crate::kinds::missing_module_hint(*kind)
+                    underlay::kinds::missing_module_hint(*kind)
                 );
             }
             log::error!("nothing was changed");
@@ -485,7 +486,7 @@ pub fn down(args: &DownArgs) -> u8 {
         for (o, result) in doomed.iter().zip(results) {
             match result {
                 Ok(())
-                | Err(crate::netlink::KernelError {
+                | Err(underlay::netlink::KernelError {
                     errno: libc::ENODEV,
                     ..
                 }) => {

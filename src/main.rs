@@ -1,25 +1,12 @@
 //! underlay: create VLAN, macvlan, ipvlan and dummy links at boot from a small INI file, over
 //! rtnetlink. See README.md.
 
-mod apply;
 mod commands;
-mod config;
-mod kinds;
-mod live;
-mod lock;
-mod mac;
-mod netlink;
-mod plan;
-mod record;
 
 use std::process::ExitCode;
 
 use argh::FromArgs;
-
-/// Exit codes: success or in sync; a runtime failure or drift; an invalid config or usage.
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
+use underlay::{EXIT_OK, EXIT_USAGE};
 
 #[derive(FromArgs)]
 /// Create VLAN, macvlan, ipvlan and dummy links from /etc/underlay.conf.

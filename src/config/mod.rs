@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod ini;
+pub mod l3;
 pub mod section;
 pub mod values;
 
@@ -38,6 +39,8 @@ pub struct LinkDecl {
     pub mac: MacChoice,
     pub up: bool,
     pub settings: Box<dyn KindSettings>,
+    /// Addresses, routes and the network namespace.
+    pub l3: l3::L3,
     /// Not declared: made because a declared link names it as a parent in Docker's PARENT.ID
     /// form. It is only created (and owned) if it does not exist yet.
     pub implicit: bool,
@@ -162,6 +165,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
 
     add_implicit_parents(&mut links, &parent_lines, &mut problems);
     let links = sort_parents_first(links, &parent_lines, &mut problems);
+    l3::check_all(&links, &mut problems);
 
     if problems.is_empty() {
         Ok(Config { wait_secs, links })
@@ -185,6 +189,7 @@ fn parse_link(
             _ => true,
         })
         .collect();
+    allowed.extend_from_slice(&l3::KEYS);
     allowed.extend_from_slice(kind.keys());
     let problems_before = problems.len();
     let mut r = SectionReader::new(section, allowed, problems);
@@ -205,6 +210,7 @@ fn parse_link(
         None => MacChoice::Kernel,
     };
     let up = r.boolean("up").unwrap_or(true);
+    let l3 = l3::read(&mut r);
     let settings = kind.parse(&mut r, &mut parent);
 
     if kind.takes_parent() && parent.is_none() && r.line_of("parent").is_none() {
@@ -253,6 +259,7 @@ fn parse_link(
         mac,
         up,
         settings: settings?,
+        l3,
         implicit: false,
     })
 }
@@ -295,6 +302,7 @@ fn add_implicit_parents(
                     mac: kind.default_mac().unwrap_or(MacChoice::Kernel),
                     up: true,
                     settings,
+                    l3: l3::L3::default(),
                     implicit: true,
                 }),
             }

@@ -245,7 +245,7 @@ fn key_errors_suggest_and_list() {
         "{e}"
     );
     assert!(
-        e.contains("It takes: parent, mtu, mac, up, mode, nopromisc, source-mac, bcqueuelen."),
+        e.contains("It takes: parent, mtu, mac, up, address, gateway, route, netns, mode, nopromisc, source-mac, bcqueuelen."),
         "{e}"
     );
     let e = one_error("[vlan eth0.10]\nmode = bridge\n");
@@ -360,5 +360,67 @@ fn lexer_errors_reach_the_user() {
     assert!(
         one_error("[global]\nno equals sign\n")
             .starts_with("t.conf:2: `no equals sign` is not a `key = value` line")
+    );
+}
+
+#[test]
+fn layer3_keys_parse() {
+    let c = ok(
+        "[macvlan c1]\nparent = eth0\nnetns = web\naddress = 192.168.0.10/24\naddress = 2001:db8:abc8::2/64 nodad\n\
+        gateway = 192.168.0.1\ngateway = 2001:db8:abc8::10\nroute = 10.9.0.0/16 via 192.168.0.5 metric 50\n",
+    );
+    let l3 = &c.link("c1").unwrap().l3;
+    assert_eq!(l3.netns.as_deref(), Some("web"));
+    assert_eq!(l3.addresses.len(), 2);
+    assert!(l3.addresses[1].nodad);
+    let dsts: Vec<String> = l3.routes.iter().map(|r| r.route.dst.to_string()).collect();
+    assert_eq!(dsts, ["10.9.0.0/16", "0.0.0.0/0", "::/0"]);
+    assert_eq!(l3.routes[2].route.metric, 1024);
+}
+
+#[test]
+fn layer3_errors_carry_line_numbers() {
+    assert_eq!(
+        one_error("[macvlan m]\nparent = eth0\naddress = 192.168.0.10/24\ngateway = 192.168.1.1\n"),
+        "t.conf:4: [macvlan m] gateway: 192.168.1.1 is outside the link's subnets (192.168.0.0/24); a gateway must be on \
+         the link: fix the address or gateway, or add an on-link `route` that covers it"
+    );
+    // Reachable through an on-link route: fine.
+    ok(
+        "[macvlan m]\nparent = eth0\naddress = 192.168.0.10/32\nroute = 192.168.0.0/24\ngateway = 192.168.0.1\n",
+    );
+    assert_eq!(
+        one_error("[macvlan m]\nparent = eth0\naddress = 192.168.0.10/24\ngateway = 2001:db8::1\n"),
+        "t.conf:4: [macvlan m] gateway: 2001:db8::1 is an IPv6 gateway, but the link has only IPv4 addresses; add an \
+         IPv6 `address` in 2001:db8::1's subnet"
+    );
+    assert!(one_error("[macvlan m]\nparent = eth0\naddress = 192.168.0.10/33\n").starts_with(
+        "t.conf:3: [macvlan m] address: `192.168.0.10/33` is not an address with a prefix length"
+    ));
+    assert!(
+        one_error("[macvlan m]\nparent = eth0\naddress = 10.0.0.1\n")
+            .starts_with("t.conf:3: [macvlan m] address: `10.0.0.1` has no prefix length")
+    );
+    assert_eq!(
+        one_error(
+            "[macvlan a]\nparent = eth0\naddress = 192.168.0.10/24\n[macvlan b]\nparent = eth0\naddress = 192.168.0.10/32\n"
+        ),
+        "t.conf:6: [macvlan b] address: 192.168.0.10 is already the address of a (line 3); each address may be used once"
+    );
+    assert!(
+        one_error(
+            "[macvlan m]\nparent = eth0\naddress = 192.168.0.10/24\naddress = 192.168.0.10/25\n"
+        )
+        .contains("given twice (first on line 3)")
+    );
+    assert!(one_error("[macvlan m]\nparent = eth0\naddress = 192.168.0.10/24\ngateway = 192.168.0.1\ngateway = 192.168.0.2\n")
+        .starts_with("t.conf:5: [macvlan m] gateway: a second IPv4 gateway (192.168.0.1 is on line 4)"));
+    assert!(
+        one_error("[macvlan m]\nparent = eth0\nroute = 10.0.0.0/8 via 192.168.0.1\n")
+            .contains("but the link has no address")
+    );
+    assert!(
+        one_error("[macvlan a]\nparent = eth0\nnetns = web\n[macvlan b]\nparent = a\n")
+            .contains("a lives in netns web")
     );
 }

@@ -5,8 +5,10 @@
 //! the kernel (sender port 0), addressed to this socket, with a sequence number we sent; the
 //! kernel's extended-ACK text is kept for error messages.
 
+pub mod addr;
 pub mod attr;
 pub mod link;
+pub mod route;
 
 use std::fmt;
 #[cfg(test)]
@@ -18,7 +20,7 @@ use neli::{
     ToBytes,
     consts::{nl::NlmF, rtnl::Rtm, socket::NlFamily},
     nl::{NlPayload, NlmsghdrBuilder},
-    rtnl::Ifinfomsg,
+    rtnl::{Ifaddrmsg, Ifinfomsg, Rtmsg},
     socket::synchronous::NlSocketHandle,
     utils::Groups,
 };
@@ -97,6 +99,8 @@ pub struct Request {
 
 pub enum Body {
     Link(Ifinfomsg),
+    Addr(Ifaddrmsg),
+    Route(Rtmsg),
 }
 
 /// One message from the kernel, as raw parts; the payload is decoded by whoever asked.
@@ -179,6 +183,8 @@ impl Rtnl {
         let seq = self.next_seq;
         let result = match &request.body {
             Body::Link(m) => self.send_one(request, seq, m.clone()),
+            Body::Addr(m) => self.send_one(request, seq, m.clone()),
+            Body::Route(m) => self.send_one(request, seq, m.clone()),
         };
         result.map(|_| seq)
     }
@@ -421,9 +427,12 @@ pub fn parse_ack(message: &Message) -> Result<Result<(), KernelError>, NetlinkEr
 /// Serialise a request's body the way it goes on the wire, for tests that check the encoding.
 #[cfg(test)]
 pub fn encode_for_test(request: &Request) -> Vec<u8> {
-    let Body::Link(m) = &request.body;
     let mut c = Cursor::new(Vec::new());
-    m.to_bytes(&mut c).unwrap();
+    match &request.body {
+        Body::Link(m) => m.to_bytes(&mut c).unwrap(),
+        Body::Addr(m) => m.to_bytes(&mut c).unwrap(),
+        Body::Route(m) => m.to_bytes(&mut c).unwrap(),
+    }
     c.into_inner()
 }
 

@@ -1,17 +1,20 @@
-//! Carrying out a plan: removals (children first), then creations and changes one depth at a
-//! time, each depth one pipelined batch. The ownership record is written before every batch
-//! that creates links, and after every batch that deletes them.
+//! Carrying out a plan: removals (children first), then new namespaces, then creations and
+//! changes one depth at a time, each depth one pipelined batch, then addresses and routes. The
+//! ownership record is written before every batch that creates links, and after every batch that
+//! deletes them.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::config::Config;
+use crate::config::{Config, LinkDecl};
 use crate::kinds::{self, LinkKind};
-use crate::live::Snapshot;
+use crate::live::World;
 use crate::mac::MacAddr;
 use crate::netlink::link::{self, LinkChange, NewLink};
-use crate::netlink::{KernelError, NetlinkError, Request, Rtnl};
-use crate::plan::{Action, Plan, describe};
-use crate::record::{Owned, Record};
+use crate::netlink::{KernelError, NetlinkError, Request, Rtnl, addr, route};
+use crate::netns::{self, Namespace};
+use crate::plan::{Action, Plan, describe, l3::show_route};
+use crate::record::{Owned, OwnedNamespace, Record};
 
 /// What a run did, for the summary line and the exit code.
 #[derive(Debug, Default)]
@@ -21,6 +24,73 @@ pub struct Outcome {
     pub deleted: usize,
     pub in_sync: usize,
     pub failed: usize,
+}
+
+/// The netlink sockets of one run: the host's, and one opened inside each named namespace.
+pub struct Sockets {
+    pub host: Rtnl,
+    pub named: BTreeMap<String, (Namespace, Rtnl)>,
+}
+
+impl Sockets {
+    pub fn new(host: Rtnl) -> Sockets {
+        Sockets {
+            host,
+            named: BTreeMap::new(),
+        }
+    }
+
+    /// Open a socket inside `ns` (entering it and coming back) and keep both.
+    pub fn add_namespace(&mut self, ns: Namespace) -> Result<&mut Rtnl, String> {
+        let rtnl = netns::enter(&ns, Rtnl::open)?.map_err(|e| format!("netns {}: {e}", ns.name))?;
+        let name = ns.name.clone();
+        let entry = self.named.entry(name).or_insert((ns, rtnl));
+        Ok(&mut entry.1)
+    }
+
+    fn socket(&mut self, netns: Option<&str>) -> Result<&mut Rtnl, String> {
+        match netns {
+            None => Ok(&mut self.host),
+            Some(name) => self
+                .named
+                .get_mut(name)
+                .map(|(_, r)| r)
+                .ok_or_else(|| format!("netns {name} is not open")),
+        }
+    }
+
+    fn namespace_fd(&self, netns: Option<&str>) -> Option<i32> {
+        netns
+            .and_then(|n| self.named.get(n))
+            .map(|(ns, _)| ns.raw_fd())
+    }
+
+    /// Execute requests that each belong to a namespace: one pipelined batch per namespace, the
+    /// results in the order of `items`.
+    pub fn execute(
+        &mut self,
+        items: Vec<(Option<String>, Request)>,
+        deadline: Instant,
+    ) -> Result<Vec<Result<(), KernelError>>, String> {
+        let mut groups: BTreeMap<Option<String>, (Vec<usize>, Vec<Request>)> = BTreeMap::new();
+        for (i, (ns, request)) in items.into_iter().enumerate() {
+            let group = groups.entry(ns).or_default();
+            group.0.push(i);
+            group.1.push(request);
+        }
+        let total: usize = groups.values().map(|g| g.0.len()).sum();
+        let mut results: Vec<Result<(), KernelError>> = vec![Ok(()); total];
+        for (ns, (positions, requests)) in groups {
+            let socket = self.socket(ns.as_deref())?;
+            let answers = socket
+                .execute(&requests, deadline)
+                .map_err(|e| e.to_string())?;
+            for (position, answer) in positions.into_iter().zip(answers) {
+                results[position] = answer;
+            }
+        }
+        Ok(results)
+    }
 }
 
 /// A probe per kind about to be created, before any change: a create request the kernel must
@@ -42,6 +112,7 @@ pub fn unsupported_kinds(
             mac: Some(MacAddr([0x01, 0, 0x5e, 0, 0, 1])),
             up: false,
             info_data: None,
+            netns_fd: None,
         })?);
     }
     let results = rtnl.execute(&requests, deadline)?;
@@ -70,20 +141,34 @@ fn fail_message(kind: &dyn LinkKind, error: &KernelError) -> String {
     }
 }
 
+fn label(decl: &LinkDecl) -> String {
+    match &decl.l3.netns {
+        Some(ns) => format!("{} {} in netns {ns}", decl.kind.name(), decl.name),
+        None => format!("{} {}", decl.kind.name(), decl.name),
+    }
+}
+
 pub struct Executor<'a> {
-    pub rtnl: &'a mut Rtnl,
+    pub sockets: &'a mut Sockets,
     pub record: &'a mut Record,
     pub config: &'a Config,
-    pub live: &'a Snapshot,
+    pub world: &'a World,
     pub deadline: Instant,
 }
 
 impl Executor<'_> {
     pub fn run(&mut self, plan: &Plan) -> Result<Outcome, String> {
         let mut outcome = Outcome::default();
-        let net = |e: NetlinkError| e.to_string();
+        self.delete_links(plan, &mut outcome)?;
+        self.raise_parents(plan, &mut outcome)?;
+        self.create_namespaces(plan, &mut outcome)?;
+        let failed = self.converge_links(plan, &mut outcome)?;
+        self.converge_l3(plan, &failed, &mut outcome)?;
+        Ok(outcome)
+    }
 
-        // 1. Deletions: links no longer declared, and the old halves of re-creations.
+    /// Links no longer declared, and the old halves of re-creations; children first.
+    fn delete_links(&mut self, plan: &Plan, outcome: &mut Outcome) -> Result<(), String> {
         let mut deletions: Vec<(Owned, String)> = Vec::new();
         for r in &plan.removals {
             match &r.refused {
@@ -96,81 +181,116 @@ impl Executor<'_> {
         }
         for lp in &plan.links {
             if let Action::Recreate { old, diffs, .. } = &lp.action {
-                let decl = &self.config.links[lp.decl];
-                let owned = self.record.links.iter().find(|o| o.index == *old).cloned();
-                if let Some(owned) = owned {
-                    deletions.push((owned, format!("to re-create it: {}", describe(diffs))));
-                }
-                log::debug!("{} will be re-created", decl.name);
-            }
-        }
-        // Children first: deeper links go before their parents.
-        deletions.sort_by_key(|(o, _)| std::cmp::Reverse(self.depth_of(o.index)));
-        if !deletions.is_empty() {
-            let requests: Vec<Request> = deletions
-                .iter()
-                .map(|(o, _)| link::delete(o.index))
-                .collect::<Result<_, _>>()
-                .map_err(net)?;
-            let results = self.rtnl.execute(&requests, self.deadline).map_err(net)?;
-            for ((owned, why), result) in deletions.iter().zip(results) {
-                match result {
-                    // Gone already (with a parent deleted before it): what we wanted.
-                    Ok(())
-                    | Err(KernelError {
-                        errno: libc::ENODEV,
-                        ..
-                    }) => {
-                        log::info!("deleted {} {} ({why})", owned.kind, owned.name);
-                        self.record.remove_index(owned.index);
-                        outcome.deleted += 1;
-                    }
-                    Err(e) => {
-                        log::error!("could not delete {} {}: {e}", owned.kind, owned.name);
-                        outcome.failed += 1;
-                    }
+                let ns = self.config.links[lp.decl].l3.netns.clone();
+                if let Some(owned) = self
+                    .record
+                    .links
+                    .iter()
+                    .find(|o| o.index == *old && o.netns == ns)
+                {
+                    deletions.push((
+                        owned.clone(),
+                        format!("to re-create it: {}", describe(diffs)),
+                    ));
                 }
             }
-            self.record.save()?;
         }
+        if deletions.is_empty() {
+            return Ok(());
+        }
+        deletions.sort_by_key(|(o, _)| std::cmp::Reverse(self.depth_of(o)));
+        let mut items = Vec::new();
+        for (o, _) in &deletions {
+            items.push((
+                o.netns.clone(),
+                link::delete(o.index).map_err(|e| e.to_string())?,
+            ));
+        }
+        let results = self.sockets.execute(items, self.deadline)?;
+        for ((owned, why), result) in deletions.iter().zip(results) {
+            match result {
+                // Gone already (with a parent deleted before it): what we wanted.
+                Ok(())
+                | Err(KernelError {
+                    errno: libc::ENODEV,
+                    ..
+                }) => {
+                    log::info!("deleted {} {} ({why})", owned.kind, owned.name);
+                    self.record.remove(owned.netns.as_deref(), owned.index);
+                    outcome.deleted += 1;
+                }
+                Err(e) => {
+                    log::error!("could not delete {} {}: {e}", owned.kind, owned.name);
+                    outcome.failed += 1;
+                }
+            }
+        }
+        self.record.save()
+    }
 
-        // 2. Parents underlay does not manage but a child needs up.
-        if !plan.parent_ups.is_empty() {
-            let requests: Vec<Request> = plan
-                .parent_ups
-                .iter()
-                .map(|u| {
-                    link::change(
-                        u.index,
-                        LinkChange {
-                            up: Some(true),
-                            ..Default::default()
-                        },
-                    )
-                })
-                .collect::<Result<_, _>>()
-                .map_err(net)?;
-            for (u, result) in plan
-                .parent_ups
-                .iter()
-                .zip(self.rtnl.execute(&requests, self.deadline).map_err(net)?)
-            {
-                match result {
-                    Ok(()) => log::info!("set {} up (parent of {})", u.name, u.child),
-                    Err(e) => {
-                        log::error!("could not set {} up (parent of {}): {e}", u.name, u.child);
-                        outcome.failed += 1;
-                    }
+    /// Parents underlay does not manage but a child needs up.
+    fn raise_parents(&mut self, plan: &Plan, outcome: &mut Outcome) -> Result<(), String> {
+        let mut items = Vec::new();
+        for u in &plan.parent_ups {
+            let change = LinkChange {
+                up: Some(true),
+                ..Default::default()
+            };
+            items.push((
+                None,
+                link::change(u.index, change).map_err(|e| e.to_string())?,
+            ));
+        }
+        for (u, result) in plan
+            .parent_ups
+            .iter()
+            .zip(self.sockets.execute(items, self.deadline)?)
+        {
+            match result {
+                Ok(()) => log::info!("set {} up (parent of {})", u.name, u.child),
+                Err(e) => {
+                    log::error!("could not set {} up (parent of {}): {e}", u.name, u.child);
+                    outcome.failed += 1;
                 }
             }
         }
+        Ok(())
+    }
 
-        // 3. Creations and changes, one depth at a time.
+    fn create_namespaces(&mut self, plan: &Plan, outcome: &mut Outcome) -> Result<(), String> {
+        for name in &plan.new_namespaces {
+            match netns::create(name) {
+                Ok(ns) => {
+                    log::info!("created netns {name}");
+                    self.record.namespaces.push(OwnedNamespace {
+                        name: name.clone(),
+                        inode: ns.inode,
+                    });
+                    self.record.save()?;
+                    self.sockets.add_namespace(ns)?;
+                }
+                Err(e) => {
+                    // Its links then fail to be created, each with its own error.
+                    log::error!("could not create netns {name}: {e}");
+                    outcome.failed += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Creations and changes, one depth at a time. Returns the names that failed.
+    fn converge_links(
+        &mut self,
+        plan: &Plan,
+        outcome: &mut Outcome,
+    ) -> Result<Vec<String>, String> {
+        let net = |e: NetlinkError| e.to_string();
         let max_depth = plan.links.iter().map(|l| l.depth).max().unwrap_or(0);
-        let mut failed_names: Vec<&str> = Vec::new();
+        let mut failed: Vec<String> = Vec::new();
         for depth in 0..=max_depth {
             let mut batch: Vec<(usize, Option<Owned>)> = Vec::new();
-            let mut requests: Vec<Request> = Vec::new();
+            let mut items: Vec<(Option<String>, Request)> = Vec::new();
             for (n, lp) in plan
                 .links
                 .iter()
@@ -178,15 +298,15 @@ impl Executor<'_> {
                 .filter(|(_, l)| l.depth == depth)
             {
                 let decl = &self.config.links[lp.decl];
+                let ns = decl.l3.netns.clone();
                 if let Some(p) = decl.parent.as_deref()
-                    && failed_names.contains(&p)
+                    && failed.iter().any(|f| f == p)
                 {
                     log::error!(
-                        "skipped {} {}: its parent {p} could not be set up",
-                        decl.kind.name(),
-                        decl.name
+                        "skipped {}: its parent {p} could not be set up",
+                        label(decl)
                     );
-                    failed_names.push(&decl.name);
+                    failed.push(decl.name.clone());
                     outcome.failed += 1;
                     continue;
                 }
@@ -196,6 +316,16 @@ impl Executor<'_> {
                     | Action::Recreate {
                         index, parent, mac, ..
                     } => {
+                        let netns_fd = self.sockets.namespace_fd(ns.as_deref());
+                        if ns.is_some() && netns_fd.is_none() {
+                            log::error!(
+                                "skipped {}: its namespace could not be opened",
+                                label(decl)
+                            );
+                            failed.push(decl.name.clone());
+                            outcome.failed += 1;
+                            continue;
+                        }
                         let request = link::create(NewLink {
                             name: &decl.name,
                             kind: decl.kind.name(),
@@ -205,6 +335,7 @@ impl Executor<'_> {
                             mac: *mac,
                             up: decl.up,
                             info_data: decl.settings.create_data().map_err(net)?,
+                            netns_fd,
                         })
                         .map_err(net)?;
                         let owned = Owned {
@@ -212,14 +343,15 @@ impl Executor<'_> {
                             index: *index,
                             kind: decl.kind.name().to_string(),
                             parent: parent.unwrap_or(0),
+                            netns: ns,
                         };
                         batch.push((n, Some(owned)));
-                        requests.push(request);
+                        // Created from the host (the parent is here); IFLA_NET_NS_FD puts it there.
+                        items.push((None, request));
                     }
                     Action::Change { index, change, .. } => {
-                        let request = link::change(*index, change.clone()).map_err(net)?;
                         batch.push((n, None));
-                        requests.push(request);
+                        items.push((ns, link::change(*index, change.clone()).map_err(net)?));
                     }
                     Action::Conflict { diffs } => {
                         log::error!(
@@ -228,12 +360,12 @@ impl Executor<'_> {
                             decl.name,
                             describe(diffs)
                         );
-                        failed_names.push(&decl.name);
+                        failed.push(decl.name.clone());
                         outcome.failed += 1;
                     }
                     Action::Blocked { reason, .. } => {
-                        log::error!("skipped {} {}: {reason}", decl.kind.name(), decl.name);
-                        failed_names.push(&decl.name);
+                        log::error!("skipped {}: {reason}", label(decl));
+                        failed.push(decl.name.clone());
                         outcome.failed += 1;
                     }
                 }
@@ -249,7 +381,7 @@ impl Executor<'_> {
                 }
             }
             self.record.save()?;
-            let results = self.rtnl.execute(&requests, self.deadline).map_err(net)?;
+            let results = self.sockets.execute(items, self.deadline)?;
             for ((n, owned), result) in batch.iter().zip(results) {
                 let lp = &plan.links[*n];
                 let decl = &self.config.links[lp.decl];
@@ -263,84 +395,160 @@ impl Executor<'_> {
                         } else {
                             "created"
                         };
-                        log::info!(
-                            "{verb} {} {} ({})",
-                            decl.kind.name(),
-                            decl.name,
-                            self.details(decl, *parent, *mac)
-                        );
+                        log::info!("{verb} {} ({})", label(decl), details(decl, *parent, *mac));
                         outcome.created += 1;
                     }
                     (Ok(()), Action::Change { diffs, .. }) => {
-                        log::info!(
-                            "changed {} {}: {}",
-                            decl.kind.name(),
-                            decl.name,
-                            describe(diffs)
-                        );
+                        log::info!("changed {}: {}", label(decl), describe(diffs));
                         outcome.changed += 1;
                     }
                     (Ok(()), _) => {}
                     (Err(e), _) => {
                         let verb = if owned.is_some() { "create" } else { "change" };
                         log::error!(
-                            "could not {verb} {} {}: {}",
-                            decl.kind.name(),
-                            decl.name,
+                            "could not {verb} {}: {}",
+                            label(decl),
                             fail_message(decl.kind, &e)
                         );
                         if let Some(o) = owned {
-                            self.record.remove_index(o.index);
+                            self.record.remove(o.netns.as_deref(), o.index);
                         }
-                        failed_names.push(&decl.name);
+                        failed.push(decl.name.clone());
                         outcome.failed += 1;
                     }
                 }
             }
             self.record.save()?;
         }
-        Ok(outcome)
+        Ok(failed)
     }
 
-    fn details(
-        &self,
-        decl: &crate::config::LinkDecl,
-        parent: Option<i32>,
-        mac: Option<MacAddr>,
-    ) -> String {
-        let mut parts = Vec::new();
-        if let Some(p) = &decl.parent {
-            parts.push(format!("parent {p}"));
-        } else if let Some(i) = parent {
-            parts.push(format!("parent ifindex {i}"));
+    /// Addresses and routes, in bring-up order: stale ones out, then addresses in, then routes
+    /// (a gateway is only reachable once the address that covers it is there).
+    fn converge_l3(
+        &mut self,
+        plan: &Plan,
+        failed: &[String],
+        outcome: &mut Outcome,
+    ) -> Result<(), String> {
+        let net = |e: NetlinkError| e.to_string();
+        let mut removals: Vec<(Option<String>, Request, String)> = Vec::new();
+        let mut addresses: Vec<(Option<String>, Request, String)> = Vec::new();
+        let mut routes: Vec<(Option<String>, Request, String)> = Vec::new();
+        for lp in &plan.links {
+            let decl = &self.config.links[lp.decl];
+            let (Some(l3), Some(index)) = (&lp.l3, lp.action.index()) else {
+                continue;
+            };
+            if failed.contains(&decl.name) {
+                continue;
+            }
+            let ns = decl.l3.netns.clone();
+            let oif = index as u32;
+            for r in &l3.remove_routes {
+                let what = format!(
+                    "removed route {} from {} (not in the config)",
+                    show_route(r),
+                    decl.name
+                );
+                removals.push((ns.clone(), route::delete(oif, r).map_err(net)?, what));
+            }
+            for a in &l3.remove_addresses {
+                let what = format!("removed address {a} from {} (not in the config)", decl.name);
+                removals.push((ns.clone(), addr::delete(oif, a).map_err(net)?, what));
+            }
+            for a in &l3.kept_addresses {
+                log::info!(
+                    "left address {a} on {}: not in the config, and {} is not underlay's",
+                    decl.name,
+                    decl.name
+                );
+            }
+            for r in &l3.kept_routes {
+                log::info!(
+                    "left route {} on {}: not in the config, and {} is not underlay's",
+                    show_route(r),
+                    decl.name,
+                    decl.name
+                );
+            }
+            for a in &l3.add_addresses {
+                let what = format!("added address {} to {}", a.net, decl.name);
+                addresses.push((
+                    ns.clone(),
+                    addr::add(oif, &a.net, a.nodad).map_err(net)?,
+                    what,
+                ));
+            }
+            for r in &l3.add_routes {
+                let what = format!("added route {} to {}", show_route(r), decl.name);
+                routes.push((ns.clone(), route::add(oif, r).map_err(net)?, what));
+            }
         }
-        let summary = decl.settings.summary();
-        if !summary.is_empty() {
-            parts.push(summary);
+        for phase in [removals, addresses, routes] {
+            if phase.is_empty() {
+                continue;
+            }
+            let (items, reports): (Vec<_>, Vec<_>) = phase
+                .into_iter()
+                .map(|(ns, r, what)| ((ns, r), what))
+                .unzip();
+            for (what, result) in reports
+                .iter()
+                .zip(self.sockets.execute(items, self.deadline)?)
+            {
+                match result {
+                    Ok(()) => {
+                        log::info!("{what}");
+                        outcome.changed += 1;
+                    }
+                    Err(e) => {
+                        log::error!("could not do this: {what}: {e}");
+                        outcome.failed += 1;
+                    }
+                }
+            }
         }
-        if let Some(mac) = mac {
-            parts.push(format!("mac {mac}"));
-        }
-        if let Some(mtu) = decl.mtu {
-            parts.push(format!("mtu {mtu}"));
-        }
-        if decl.implicit {
-            parts.push("implied by a PARENT.ID parent".into());
-        }
-        parts.join(", ")
+        Ok(())
     }
 
-    /// How many live ancestors a link has.
-    fn depth_of(&self, index: i32) -> usize {
+    /// How many live ancestors a recorded link has.
+    fn depth_of(&self, owned: &Owned) -> usize {
+        let Some(view) = self.world.view(owned.netns.as_deref()) else {
+            return 0;
+        };
         let mut depth = 0;
-        let mut cur = self.live.by_index(index).and_then(|l| l.parent);
+        let mut cur = view.links.by_index(owned.index).and_then(|l| l.parent);
         while let Some(p) = cur {
             depth += 1;
             if depth > 64 {
                 break;
             }
-            cur = self.live.by_index(p).and_then(|l| l.parent);
+            cur = view.links.by_index(p).and_then(|l| l.parent);
         }
         depth
     }
+}
+
+fn details(decl: &LinkDecl, parent: Option<i32>, mac: Option<MacAddr>) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = &decl.parent {
+        parts.push(format!("parent {p}"));
+    } else if let Some(i) = parent {
+        parts.push(format!("parent ifindex {i}"));
+    }
+    let summary = decl.settings.summary();
+    if !summary.is_empty() {
+        parts.push(summary);
+    }
+    if let Some(mac) = mac {
+        parts.push(format!("mac {mac}"));
+    }
+    if let Some(mtu) = decl.mtu {
+        parts.push(format!("mtu {mtu}"));
+    }
+    if decl.implicit {
+        parts.push("implied by a PARENT.ID parent".into());
+    }
+    parts.join(", ")
 }

@@ -6,16 +6,15 @@ use std::io::Read as _;
 use std::time::{Duration, Instant};
 
 use crate::{ApplyArgs, DownArgs};
-use underlay::apply::{self, Executor};
+use underlay::apply::{self, Executor, Sockets};
 use underlay::config::{self, Config};
 use underlay::kinds::LinkKind;
-use underlay::live::Snapshot;
+use underlay::live::{NsView, Snapshot, World};
 use underlay::mac::{self, MacAddr};
-use underlay::netlink::link;
-use underlay::netlink::{NetlinkError, Rtnl};
-use underlay::plan::{self, Action, Inputs, Plan};
-use underlay::record::{self, Record};
-use underlay::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, lock};
+use underlay::netlink::{KernelError, NetlinkError, Rtnl, link};
+use underlay::plan::{self, Action, Inputs, Plan, l3::show_route};
+use underlay::record::{self, Owned, Record};
+use underlay::{EXIT_FAILED, EXIT_OK, EXIT_USAGE, lock, netns};
 
 /// Read and validate the config; on failure every problem is printed as `FILE:LINE: ...`.
 fn load_config(path: &str) -> Result<Config, u8> {
@@ -62,7 +61,7 @@ fn random_mac() -> MacAddr {
     MacAddr(bytes)
 }
 
-fn netlink_failed(e: NetlinkError) -> u8 {
+fn failed(e: impl std::fmt::Display) -> u8 {
     log::error!("{e}");
     EXIT_FAILED
 }
@@ -82,30 +81,126 @@ pub fn validate(path: &str) -> u8 {
     }
 }
 
-/// The live state, the record (pruned of entries whose links are gone) and the plan.
-struct Planned {
-    live: Snapshot,
-    record: Record,
-    plan: Plan,
+/// Fill in the rest of the live state around an already-taken host link snapshot: addresses and
+/// routes where layer-3 keys need them, and every named namespace the config or the record
+/// mentions that exists, each through a socket opened inside it.
+fn observe(
+    config: Option<&Config>,
+    scope: Option<&str>,
+    record: &Record,
+    sockets: &mut Sockets,
+    host_links: Snapshot,
+    deadline: Instant,
+) -> Result<World, String> {
+    let mut world = World {
+        host: NsView {
+            links: host_links,
+            ..NsView::default()
+        },
+        ..World::default()
+    };
+    let mut names: Vec<String> = config
+        .map(|c| plan::namespaces(c, scope))
+        .unwrap_or_default();
+    for o in &record.links {
+        if let Some(ns) = &o.netns
+            && !names.contains(ns)
+        {
+            names.push(ns.clone());
+        }
+    }
+    for n in &record.namespaces {
+        if !names.contains(&n.name) {
+            names.push(n.name.clone());
+        }
+    }
+    let wants_l3 = |netns: Option<&str>| {
+        config.is_some_and(|c| {
+            plan::in_scope(c, scope)
+                .into_iter()
+                .any(|i| c.links[i].l3.netns.as_deref() == netns && !c.links[i].l3.is_empty())
+        })
+    };
+    if wants_l3(None) {
+        world
+            .host
+            .take_l3(&mut sockets.host, deadline)
+            .map_err(|e| e.to_string())?;
+    }
+    for name in names {
+        let Some(ns) = netns::open(&name)? else {
+            continue;
+        };
+        let rtnl = sockets.add_namespace(ns)?;
+        let mut view = NsView {
+            links: Snapshot::take(rtnl, deadline).map_err(|e| format!("netns {name}: {e}"))?,
+            ..NsView::default()
+        };
+        if wants_l3(Some(&name)) {
+            view.take_l3(rtnl, deadline)
+                .map_err(|e| format!("netns {name}: {e}"))?;
+        }
+        world.named.insert(name, view);
+    }
+    Ok(world)
 }
 
-fn make_plan(config: &Config, live: Snapshot, scope: Option<&str>) -> Result<Planned, u8> {
-    let mut record = Record::load(&record::run_dir()).map_err(|e| {
-        log::error!("{e}");
-        EXIT_FAILED
-    })?;
-    record
-        .links
-        .retain(|o| live.by_index(o.index).is_some_and(|l| o.matches(l)));
+/// Forget record entries whose link is gone or is no longer the link underlay made.
+fn prune(record: &mut Record, world: &World) {
+    record.links.retain(|o| {
+        world
+            .link(o.netns.as_deref(), &o.name)
+            .is_some_and(|l| o.matches(o.netns.as_deref(), l))
+    });
+}
+
+/// The live state, the record and the plan.
+struct Planned {
+    world: World,
+    record: Record,
+    plan: Plan,
+    sockets: Sockets,
+}
+
+fn make_plan(
+    config: &Config,
+    host_links: Snapshot,
+    mut sockets: Sockets,
+    scope: Option<&str>,
+    deadline: Instant,
+) -> Result<Planned, String> {
+    let mut record = Record::load(&record::run_dir())?;
+    let world = observe(
+        Some(config),
+        scope,
+        &record,
+        &mut sockets,
+        host_links,
+        deadline,
+    )?;
+    prune(&mut record, &world);
     let plan = plan::make(&Inputs {
         config,
-        live: &live,
+        world: &world,
         record: &record,
         machine_id: machine_id(),
         scope,
         random_mac: &random_mac,
     });
-    Ok(Planned { live, record, plan })
+    Ok(Planned {
+        world,
+        record,
+        plan,
+        sockets,
+    })
+}
+
+/// For `check` and `show`: a fresh look at everything, with no waiting.
+fn look(config: &Config) -> Result<Planned, String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut rtnl = Rtnl::open().map_err(|e| e.to_string())?;
+    let links = Snapshot::take(&mut rtnl, deadline).map_err(|e| e.to_string())?;
+    make_plan(config, links, Sockets::new(rtnl), None, deadline)
 }
 
 pub fn check(path: &str) -> u8 {
@@ -113,14 +208,9 @@ pub fn check(path: &str) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let live = match Rtnl::open().and_then(|mut r| Snapshot::take(&mut r, deadline)) {
-        Ok(live) => live,
-        Err(e) => return netlink_failed(e),
-    };
-    let planned = match make_plan(&config, live, None) {
+    let planned = match look(&config) {
         Ok(p) => p,
-        Err(code) => return code,
+        Err(e) => return failed(e),
     };
     let lines = plan::drift(&planned.plan, &config);
     for line in &lines {
@@ -152,15 +242,12 @@ pub fn apply(path: &str, args: &ApplyArgs) -> u8 {
     } else {
         match lock::acquire(&record::run_dir(), deadline) {
             Ok(l) => Some(l),
-            Err(e) => {
-                log::error!("{e}");
-                return EXIT_FAILED;
-            }
+            Err(e) => return failed(e),
         }
     };
     match run_apply(&config, args, started, deadline) {
         Ok(code) => code,
-        Err(e) => netlink_failed(e),
+        Err(e) => failed(e),
     }
 }
 
@@ -169,19 +256,20 @@ fn run_apply(
     args: &ApplyArgs,
     started: Instant,
     deadline: Instant,
-) -> Result<u8, NetlinkError> {
+) -> Result<u8, String> {
     let scope = args.parent.as_deref();
+    let net = |e: NetlinkError| e.to_string();
     // Subscribe before the dump, so a parent that appears in between is not missed.
-    let mut events = Rtnl::open_link_events()?;
-    let mut rtnl = Rtnl::open()?;
-    let mut live = Snapshot::take(&mut rtnl, deadline)?;
-    live.drain_events(&mut events, &mut rtnl, deadline)?;
+    let mut events = Rtnl::open_link_events().map_err(net)?;
+    let mut rtnl = Rtnl::open().map_err(net)?;
+    let mut links = Snapshot::take(&mut rtnl, deadline).map_err(net)?;
+    links
+        .drain_events(&mut events, &mut rtnl, deadline)
+        .map_err(net)?;
 
-    let wanted = plan::external_parents(config, scope);
-    let missing: Vec<String> = wanted
-        .iter()
-        .filter(|n| live.by_name(n).is_none())
-        .cloned()
+    let missing: Vec<String> = plan::external_parents(config, scope)
+        .into_iter()
+        .filter(|n| links.by_name(n).is_none())
         .collect();
     if !missing.is_empty() {
         let wait = Duration::from_secs(args.wait.unwrap_or(config.wait_secs));
@@ -193,7 +281,9 @@ fn run_apply(
                 missing.join(", ")
             );
         }
-        let still = live.wait_for(&missing, &mut events, &mut rtnl, wait_deadline)?;
+        let still = links
+            .wait_for(&missing, &mut events, &mut rtnl, wait_deadline)
+            .map_err(net)?;
         for name in &still {
             log::warn!("{name} did not appear within {} s", wait.as_secs());
         }
@@ -201,15 +291,13 @@ fn run_apply(
     drop(events);
 
     let Planned {
-        live,
+        world,
         mut record,
         plan,
-    } = match make_plan(config, live, scope) {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
+        mut sockets,
+    } = make_plan(config, links, Sockets::new(rtnl), scope, deadline)?;
     if args.dry_run {
-        print_plan(&plan, config, &live);
+        print_plan(&plan, config);
         return Ok(EXIT_OK);
     }
 
@@ -224,7 +312,8 @@ fn run_apply(
         }
     }
     if !creating.is_empty() {
-        let missing = apply::unsupported_kinds(&mut rtnl, &creating, deadline)?;
+        let missing =
+            apply::unsupported_kinds(&mut sockets.host, &creating, deadline).map_err(net)?;
         if !missing.is_empty() {
             for kind in &missing {
                 let names: Vec<&str> = plan
@@ -246,20 +335,14 @@ fn run_apply(
         }
     }
 
-    let mut executor = Executor {
-        rtnl: &mut rtnl,
+    let outcome = Executor {
+        sockets: &mut sockets,
         record: &mut record,
         config,
-        live: &live,
+        world: &world,
         deadline,
-    };
-    let outcome = match executor.run(&plan) {
-        Ok(o) => o,
-        Err(e) => {
-            log::error!("{e}");
-            return Ok(EXIT_FAILED);
-        }
-    };
+    }
+    .run(&plan)?;
     if outcome.created + outcome.changed + outcome.deleted == 0 && outcome.failed == 0 {
         log::info!("nothing to change: {} links in sync", outcome.in_sync);
     } else {
@@ -279,7 +362,7 @@ fn run_apply(
     })
 }
 
-fn print_plan(plan: &Plan, config: &Config, live: &Snapshot) {
+fn print_plan(plan: &Plan, config: &Config) {
     let mut changes = 0;
     for r in &plan.removals {
         changes += 1;
@@ -294,6 +377,10 @@ fn print_plan(plan: &Plan, config: &Config, live: &Snapshot) {
     for u in &plan.parent_ups {
         changes += 1;
         println!("would set {} up (parent of {})", u.name, u.child);
+    }
+    for ns in &plan.new_namespaces {
+        changes += 1;
+        println!("would create netns {ns}");
     }
     for lp in &plan.links {
         let d = &config.links[lp.decl];
@@ -312,34 +399,52 @@ fn print_plan(plan: &Plan, config: &Config, live: &Snapshot) {
                     ""
                 };
                 println!("in sync: {kind} {name}{how}");
-                continue;
             }
-            Action::External => {
-                println!("in sync: {name} exists and is used as a parent");
-                continue;
-            }
+            Action::External => println!("in sync: {name} exists and is used as a parent"),
             Action::Create { mac, .. } => {
                 let mac = mac.map(|m| format!(", mac {m}")).unwrap_or_default();
                 println!("would create {kind} {name} ({parent}{summary}{mac})");
+                changes += 1;
             }
             Action::Change { diffs, .. } => {
-                println!("would change {kind} {name}: {}", plan::describe(diffs))
+                println!("would change {kind} {name}: {}", plan::describe(diffs));
+                changes += 1;
             }
             Action::Recreate { diffs, .. } => {
-                println!("would re-create {kind} {name}: {}", plan::describe(diffs))
+                println!("would re-create {kind} {name}: {}", plan::describe(diffs));
+                changes += 1;
             }
-            Action::Conflict { diffs } => println!(
-                "would refuse {kind} {name}: a foreign link with this name differs ({})",
-                plan::describe(diffs)
-            ),
-            Action::Blocked { reason, .. } => println!("would skip {kind} {name}: {reason}"),
+            Action::Conflict { diffs } => {
+                println!(
+                    "would refuse {kind} {name}: a foreign link with this name differs ({})",
+                    plan::describe(diffs)
+                );
+                changes += 1;
+            }
+            Action::Blocked { reason, .. } => {
+                println!("would skip {kind} {name}: {reason}");
+                changes += 1;
+            }
         }
-        changes += 1;
+        if let Some(l3) = &lp.l3 {
+            for a in &l3.remove_addresses {
+                println!("would remove address {a} from {name}");
+            }
+            for r in &l3.remove_routes {
+                println!("would remove route {} from {name}", show_route(r));
+            }
+            for a in &l3.add_addresses {
+                println!("would add address {} to {name}", a.net);
+            }
+            for r in &l3.add_routes {
+                println!("would add route {} to {name}", show_route(r));
+            }
+            changes += usize::from(!l3.is_empty());
+        }
     }
     if changes == 0 {
         println!("nothing to change: {} links in sync", plan.links.len());
     }
-    let _ = live;
 }
 
 pub fn show(path: &str) -> u8 {
@@ -347,14 +452,9 @@ pub fn show(path: &str) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let live = match Rtnl::open().and_then(|mut r| Snapshot::take(&mut r, deadline)) {
-        Ok(live) => live,
-        Err(e) => return netlink_failed(e),
-    };
-    let Planned { live, record, plan } = match make_plan(&config, live, None) {
+    let Planned { world, plan, .. } = match look(&config) {
         Ok(p) => p,
-        Err(code) => return code,
+        Err(e) => return failed(e),
     };
     println!(
         "{:<15} {:<8} {:<15} {:<18} {:<17} {:>5} {:<3} STATE",
@@ -362,7 +462,8 @@ pub fn show(path: &str) -> u8 {
     );
     for lp in &plan.links {
         let d = &config.links[lp.decl];
-        let l = live.by_name(&d.name);
+        let netns = d.l3.netns.as_deref();
+        let l = world.link(netns, &d.name);
         let settings = l
             .filter(|l| l.kind.as_deref() == Some(d.kind.name()))
             .and_then(|l| d.kind.decode(&l.info_data).ok())
@@ -379,8 +480,6 @@ pub fn show(path: &str) -> u8 {
             Action::Conflict { diffs } => format!("foreign, differs: {}", plan::describe(diffs)),
             Action::Blocked { reason, .. } => format!("blocked: {reason}"),
         };
-        let owned = l.is_some_and(|l| record.owns(l));
-        let _ = owned;
         println!(
             "{:<15} {:<8} {:<15} {:<18} {:<17} {:>5} {:<3} {state}",
             d.name,
@@ -396,6 +495,23 @@ pub fn show(path: &str) -> u8 {
             l.map_or("-".to_string(), |l| l.mtu.to_string()),
             l.map_or("-", |l| if l.up { "yes" } else { "no" }),
         );
+        if let Some(ns) = netns {
+            println!("{:<15} netns {ns}", "");
+        }
+        if let (Some(l), Some(view)) = (l, world.view(netns)) {
+            for a in view.addresses.iter().filter(|a| a.index == l.index as u32) {
+                println!("{:<15} address {}", "", a.net);
+            }
+            for r in view
+                .routes
+                .iter()
+                .filter(|r| r.oif == Some(l.index as u32) && r.kind == 1)
+            {
+                if r.protocol == 4 || r.protocol == 3 {
+                    println!("{:<15} route {}", "", show_route(&r.route));
+                }
+            }
+        }
     }
     EXIT_OK
 }
@@ -408,105 +524,157 @@ pub fn down(args: &DownArgs) -> u8 {
     } else {
         match lock::acquire(&dir, deadline) {
             Ok(l) => Some(l),
-            Err(e) => {
-                log::error!("{e}");
-                return EXIT_FAILED;
-            }
+            Err(e) => return failed(e),
         }
     };
-    let result = (|| -> Result<u8, NetlinkError> {
-        let mut rtnl = Rtnl::open()?;
-        let live = Snapshot::take(&mut rtnl, deadline)?;
-        let mut record = match Record::load(&dir) {
-            Ok(r) => r,
+    match run_down(args, deadline) {
+        Ok(code) => code,
+        Err(e) => failed(e),
+    }
+}
+
+fn run_down(args: &DownArgs, deadline: Instant) -> Result<u8, String> {
+    let net = |e: NetlinkError| e.to_string();
+    let mut record = Record::load(&record::run_dir())?;
+    let mut rtnl = Rtnl::open().map_err(net)?;
+    let links = Snapshot::take(&mut rtnl, deadline).map_err(net)?;
+    let mut sockets = Sockets::new(rtnl);
+    let world = observe(None, None, &record, &mut sockets, links, deadline)?;
+    prune(&mut record, &world);
+    let mut failures = 0;
+
+    let mut doomed: Vec<Owned> = Vec::new();
+    for owned in &record.links {
+        let ns = owned.netns.as_deref();
+        let Some(l) = world.link(ns, &owned.name) else {
+            continue;
+        };
+        match plan::foreign_descendant(l.index, ns, &world, &record) {
+            Some(foreign) => {
+                log::error!(
+                    "kept {} {}: the foreign link {foreign} sits on it, and deleting {} would delete {foreign} too",
+                    owned.kind,
+                    owned.name,
+                    owned.name
+                );
+                failures += 1;
+            }
+            None => doomed.push(owned.clone()),
+        }
+    }
+    // Children first: links in named namespaces sit on host links; then deeper host links.
+    let depth = |o: &Owned| -> usize {
+        let Some(view) = world.view(o.netns.as_deref()) else {
+            return 0;
+        };
+        let mut d = usize::from(o.netns.is_some()) * 64;
+        let mut cur = view.links.by_index(o.index).and_then(|l| l.parent);
+        while let Some(p) = cur {
+            d += 1;
+            if d > 128 {
+                break;
+            }
+            cur = view.links.by_index(p).and_then(|l| l.parent);
+        }
+        d
+    };
+    doomed.sort_by_key(|o| std::cmp::Reverse(depth(o)));
+    if args.dry_run {
+        for o in &doomed {
+            println!("would delete {} {}", o.kind, o.name);
+        }
+        for n in &record.namespaces {
+            println!("would delete netns {} if nothing else uses it", n.name);
+        }
+        if doomed.is_empty() && record.namespaces.is_empty() {
+            println!("nothing to delete");
+        }
+        return Ok(if failures > 0 { EXIT_FAILED } else { EXIT_OK });
+    }
+    let mut items = Vec::new();
+    for o in &doomed {
+        items.push((o.netns.clone(), link::delete(o.index).map_err(net)?));
+    }
+    let results = sockets.execute(items, deadline)?;
+    for (o, result) in doomed.iter().zip(results) {
+        match result {
+            Ok(())
+            | Err(KernelError {
+                errno: libc::ENODEV,
+                ..
+            }) => {
+                log::info!("deleted {} {}", o.kind, o.name);
+                record.remove(o.netns.as_deref(), o.index);
+            }
             Err(e) => {
-                log::error!("{e}");
-                return Ok(EXIT_FAILED);
-            }
-        };
-        let mut failed = 0;
-        // Entries whose link is gone, or is no longer the link underlay made, are forgotten.
-        let mut doomed = Vec::new();
-        for owned in record.links.clone() {
-            match live.by_index(owned.index) {
-                Some(l) if owned.matches(l) => {
-                    if let Some(foreign) = plan::foreign_descendant(l.index, &live, &record) {
-                        log::error!(
-                            "kept {} {}: the foreign link {foreign} sits on it, and deleting {} would delete {foreign} too",
-                            owned.kind,
-                            owned.name,
-                            owned.name
-                        );
-                        failed += 1;
-                    } else {
-                        doomed.push(owned);
-                    }
-                }
-                Some(l) => {
-                    log::debug!(
-                        "forgetting {}: ifindex {} is now {} ({:?})",
-                        owned.name,
-                        owned.index,
-                        l.name,
-                        l.kind
-                    );
-                    record.remove_index(owned.index);
-                }
-                None => record.remove_index(owned.index),
+                log::error!("could not delete {} {}: {e}", o.kind, o.name);
+                failures += 1;
             }
         }
-        // Children first.
-        let depth = |index: i32| {
-            let mut d = 0;
-            let mut cur = live.by_index(index).and_then(|l| l.parent);
-            while let Some(p) = cur {
-                d += 1;
-                if d > 64 {
-                    break;
-                }
-                cur = live.by_index(p).and_then(|l| l.parent);
+    }
+    failures += remove_namespaces(&mut record, &mut sockets, deadline);
+    record.save()?;
+    if doomed.is_empty() && failures == 0 {
+        log::info!("nothing to delete");
+    }
+    Ok(if failures > 0 { EXIT_FAILED } else { EXIT_OK })
+}
+
+/// Delete the namespaces underlay created, if nothing else lives in them any more.
+fn remove_namespaces(record: &mut Record, sockets: &mut Sockets, deadline: Instant) -> usize {
+    let mut failures = 0;
+    let mut keep = Vec::new();
+    for n in std::mem::take(&mut record.namespaces) {
+        let ns = match netns::open(&n.name) {
+            Ok(Some(ns)) if ns.inode == n.inode => ns,
+            // Gone, or replaced by someone else's namespace of the same name: not ours to delete.
+            Ok(_) => continue,
+            Err(e) => {
+                log::error!("netns {}: {e}", n.name);
+                failures += 1;
+                keep.push(n);
+                continue;
             }
-            d
         };
-        doomed.sort_by_key(|o| std::cmp::Reverse(depth(o.index)));
-        if args.dry_run {
-            for o in &doomed {
-                println!("would delete {} {}", o.kind, o.name);
+        let inode = ns.inode;
+        let remaining: Vec<String> = match sockets
+            .add_namespace(ns)
+            .and_then(|r| Snapshot::take(r, deadline).map_err(|e| e.to_string()))
+        {
+            Ok(s) => s
+                .links_named()
+                .filter(|name| *name != "lo")
+                .map(str::to_string)
+                .collect(),
+            Err(e) => {
+                log::error!("netns {}: {e}", n.name);
+                failures += 1;
+                keep.push(n);
+                continue;
             }
-            if doomed.is_empty() {
-                println!("nothing to delete");
-            }
-            return Ok(if failed > 0 { EXIT_FAILED } else { EXIT_OK });
-        }
-        let requests = doomed
-            .iter()
-            .map(|o| link::delete(o.index))
-            .collect::<Result<Vec<_>, _>>()?;
-        let results = rtnl.execute(&requests, deadline)?;
-        for (o, result) in doomed.iter().zip(results) {
-            match result {
-                Ok(())
-                | Err(underlay::netlink::KernelError {
-                    errno: libc::ENODEV,
-                    ..
-                }) => {
-                    log::info!("deleted {} {}", o.kind, o.name);
-                    record.remove_index(o.index);
-                }
+        };
+        sockets.named.remove(&n.name);
+        if !remaining.is_empty() {
+            log::info!(
+                "kept netns {}: links still live there ({})",
+                n.name,
+                remaining.join(", ")
+            );
+            keep.push(n);
+        } else if let Some(pid) = netns::user_process(inode) {
+            log::info!("kept netns {}: process {pid} still uses it", n.name);
+            keep.push(n);
+        } else {
+            match netns::remove(&n.name) {
+                Ok(()) => log::info!("deleted netns {}", n.name),
                 Err(e) => {
-                    log::error!("could not delete {} {}: {e}", o.kind, o.name);
-                    failed += 1;
+                    log::error!("could not delete netns {}: {e}", n.name);
+                    failures += 1;
+                    keep.push(n);
                 }
             }
         }
-        if let Err(e) = record.save() {
-            log::error!("{e}");
-            failed += 1;
-        }
-        if doomed.is_empty() && failed == 0 {
-            log::info!("nothing to delete");
-        }
-        Ok(if failed > 0 { EXIT_FAILED } else { EXIT_OK })
-    })();
-    result.unwrap_or_else(netlink_failed)
+    }
+    record.namespaces = keep;
+    failures
 }

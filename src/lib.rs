@@ -8,6 +8,7 @@ pub mod live;
 pub mod lock;
 pub mod mac;
 pub mod netlink;
+pub mod netns;
 pub mod plan;
 pub mod record;
 

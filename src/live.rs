@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use neli::consts::rtnl::Rtm;
 
+use crate::netlink::addr::{self, LiveAddress};
 use crate::netlink::link::{self, LiveLink};
+use crate::netlink::route::{self, LiveRoute};
 use crate::netlink::{NetlinkError, Rtnl};
 
 #[derive(Debug, Default, Clone)]
@@ -48,6 +50,10 @@ impl Snapshot {
         self.links.values().find(|l| l.name == name)
     }
 
+    pub fn links_named(&self) -> impl Iterator<Item = &str> {
+        self.links.values().map(|l| l.name.as_str())
+    }
+
     pub fn by_index(&self, index: i32) -> Option<&LiveLink> {
         self.links.get(&index)
     }
@@ -55,6 +61,13 @@ impl Snapshot {
     /// Links whose parent is `index`.
     pub fn children(&self, index: i32) -> impl Iterator<Item = &LiveLink> {
         self.links.values().filter(move |l| l.parent == Some(index))
+    }
+
+    /// Links in this (named) namespace whose parent is the host's link `index`.
+    pub fn links_on_host_parent(&self, index: i32) -> impl Iterator<Item = &LiveLink> {
+        self.links
+            .values()
+            .filter(move |l| l.parent_elsewhere == Some(index))
     }
 
     pub fn max_index(&self) -> i32 {
@@ -128,5 +141,61 @@ impl Snapshot {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// Everything underlay looks at in one namespace.
+#[derive(Debug, Default, Clone)]
+pub struct NsView {
+    pub links: Snapshot,
+    /// Only dumped when some link there has layer-3 keys.
+    pub addresses: Vec<LiveAddress>,
+    pub routes: Vec<LiveRoute>,
+}
+
+impl NsView {
+    /// Dump addresses and routes too.
+    pub fn take_l3(&mut self, rtnl: &mut Rtnl, deadline: Instant) -> Result<(), NetlinkError> {
+        let mut addresses = Vec::new();
+        for payload in rtnl.dump(&addr::dump_request()?, Rtm::Newaddr, deadline)? {
+            addresses.extend(addr::decode(&payload)?);
+        }
+        let mut routes = Vec::new();
+        for payload in rtnl.dump(&route::dump_request()?, Rtm::Newroute, deadline)? {
+            routes.extend(route::decode(&payload)?);
+        }
+        self.addresses = addresses;
+        self.routes = routes;
+        Ok(())
+    }
+}
+
+/// The live state: the namespace underlay runs in, and the named namespaces the config or the
+/// record mention that exist.
+#[derive(Debug, Default, Clone)]
+pub struct World {
+    pub host: NsView,
+    pub named: BTreeMap<String, NsView>,
+}
+
+impl World {
+    pub fn view(&self, netns: Option<&str>) -> Option<&NsView> {
+        match netns {
+            None => Some(&self.host),
+            Some(name) => self.named.get(name),
+        }
+    }
+
+    /// The live link `name` in `netns`, if both exist.
+    pub fn link(&self, netns: Option<&str>, name: &str) -> Option<&LiveLink> {
+        self.view(netns)?.links.by_name(name)
+    }
+
+    /// The highest ifindex anywhere, so new links get indexes that are free everywhere.
+    pub fn max_index(&self) -> i32 {
+        self.named
+            .values()
+            .map(|v| v.links.max_index())
+            .fold(self.host.links.max_index(), i32::max)
     }
 }

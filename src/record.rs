@@ -1,12 +1,12 @@
-//! The ownership record: which links underlay created, so `down` (and a later `apply`) deletes
-//! those and nothing else.
+//! The ownership record: which links (and network namespaces) underlay created, so `down` (and a
+//! later `apply`) deletes those and nothing else.
 //!
 //! It lives on tmpfs (`/run/underlay/`), so it lasts exactly as long as the links. Each entry
-//! names a link by ifindex, name, kind and parent ifindex; a link only counts as underlay's when
-//! all four match the live link. underlay picks the ifindex of every link it creates before
-//! creating it and writes the entry first, so a run killed between the kernel's reply and the
-//! record write still leaves an entry that matches the new link, and an entry for a link that
-//! was never made matches nothing and is dropped.
+//! names a link by namespace, ifindex, name, kind and parent ifindex; a link only counts as
+//! underlay's when all of them match the live link. underlay picks the ifindex of every link it
+//! creates before creating it and writes the entry first, so a run killed between the kernel's
+//! reply and the record write still leaves an entry that matches the new link, and an entry for
+//! a link that was never made matches nothing and is dropped.
 
 use std::fs;
 use std::io::Write as _;
@@ -19,47 +19,88 @@ pub struct Owned {
     pub name: String,
     pub index: i32,
     pub kind: String,
-    /// The parent's ifindex, or 0 for links without one.
+    /// The parent's ifindex (in the host's namespace), or 0 for links without one.
     pub parent: i32,
+    /// The named namespace the link lives in; `None` for the namespace underlay runs in.
+    pub netns: Option<String>,
+}
+
+/// A namespace underlay created (as `ip netns add` does), identified by its inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedNamespace {
+    pub name: String,
+    pub inode: u64,
 }
 
 impl Owned {
-    /// Whether `live` is the very link this entry recorded.
-    pub fn matches(&self, live: &LiveLink) -> bool {
-        live.index == self.index
+    /// Whether `live` (seen in the namespace `netns`) is the very link this entry recorded.
+    pub fn matches(&self, netns: Option<&str>, live: &LiveLink) -> bool {
+        // A link created into a namespace reports its host-side parent as "elsewhere".
+        let parent = if self.netns.is_some() {
+            live.parent_elsewhere
+        } else {
+            live.parent
+        };
+        self.netns.as_deref() == netns
+            && live.index == self.index
             && live.name == self.name
             && live.kind.as_deref() == Some(self.kind.as_str())
-            && live.parent.unwrap_or(0) == self.parent
+            && parent.unwrap_or(0) == self.parent
     }
 
     fn to_line(&self) -> String {
-        format!(
-            "link name={} index={} kind={} parent={}\n",
+        let mut line = format!(
+            "link name={} index={} kind={} parent={}",
             self.name, self.index, self.kind, self.parent
-        )
+        );
+        if let Some(ns) = &self.netns {
+            line.push_str(&format!(" netns={ns}"));
+        }
+        line.push('\n');
+        line
     }
+}
 
+/// `key=value` words after the first word of a record line.
+fn fields(line: &str, first: &str) -> Option<Vec<(String, String)>> {
+    let mut words = line.split_whitespace();
+    if words.next()? != first {
+        return None;
+    }
+    words
+        .map(|w| {
+            w.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+fn field<T: std::str::FromStr>(fields: &[(String, String)], key: &str) -> Option<T> {
+    fields
+        .iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+impl Owned {
     fn from_line(line: &str) -> Option<Owned> {
-        let mut words = line.split_whitespace();
-        if words.next()? != "link" {
-            return None;
-        }
-        let (mut name, mut index, mut kind, mut parent) = (None, None, None, None);
-        for word in words {
-            let (key, value) = word.split_once('=')?;
-            match key {
-                "name" => name = Some(value.to_string()),
-                "index" => index = value.parse().ok(),
-                "kind" => kind = Some(value.to_string()),
-                "parent" => parent = value.parse().ok(),
-                _ => {}
-            }
-        }
+        let f = fields(line, "link")?;
         Some(Owned {
-            name: name?,
-            index: index?,
-            kind: kind?,
-            parent: parent?,
+            name: field(&f, "name")?,
+            index: field(&f, "index")?,
+            kind: field(&f, "kind")?,
+            parent: field(&f, "parent")?,
+            netns: field(&f, "netns"),
+        })
+    }
+}
+
+impl OwnedNamespace {
+    fn from_line(line: &str) -> Option<OwnedNamespace> {
+        let f = fields(line, "netns")?;
+        Some(OwnedNamespace {
+            name: field(&f, "name")?,
+            inode: field(&f, "inode")?,
         })
     }
 }
@@ -68,6 +109,7 @@ impl Owned {
 pub struct Record {
     path: PathBuf,
     pub links: Vec<Owned>,
+    pub namespaces: Vec<OwnedNamespace>,
 }
 
 /// Where records and the lock live: `/run/underlay`, or `$UNDERLAY_RUN_DIR` (for tests, and for
@@ -78,20 +120,15 @@ pub fn run_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/run/underlay"))
 }
 
-/// ifindexes are per network namespace, so each namespace has its own record, named by the
-/// namespace's inode.
-fn namespace_id() -> String {
-    fs::metadata("/proc/self/ns/net")
-        .map(|m| std::os::unix::fs::MetadataExt::ino(&m).to_string())
-        .unwrap_or_else(|_| "default".into())
-}
-
 impl Record {
+    /// The record of the namespace underlay runs in: ifindexes are per namespace, so each host
+    /// namespace has its own record, named by the namespace's inode.
     pub fn load(dir: &Path) -> Result<Record, String> {
-        let path = dir.join(format!("links-{}", namespace_id()));
-        let links = match fs::read_to_string(&path) {
-            Ok(text) => text.lines().filter_map(Owned::from_line).collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        let id = crate::netns::current_inode().map_or("default".to_string(), |i| i.to_string());
+        let path = dir.join(format!("links-{id}"));
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => {
                 return Err(format!(
                     "cannot read the ownership record {}: {e}",
@@ -99,22 +136,33 @@ impl Record {
                 ));
             }
         };
-        Ok(Record { path, links })
+        Ok(Record {
+            links: text.lines().filter_map(Owned::from_line).collect(),
+            namespaces: text.lines().filter_map(OwnedNamespace::from_line).collect(),
+            path,
+        })
     }
 
-    /// Whether `live` is a link underlay created.
-    pub fn owns(&self, live: &LiveLink) -> bool {
-        self.links.iter().any(|o| o.matches(live))
+    /// Whether `live`, seen in namespace `netns`, is a link underlay created.
+    pub fn owns(&self, netns: Option<&str>, live: &LiveLink) -> bool {
+        self.links.iter().any(|o| o.matches(netns, live))
     }
 
     pub fn add(&mut self, owned: Owned) {
         self.links
-            .retain(|o| o.name != owned.name && o.index != owned.index);
+            .retain(|o| o.netns != owned.netns || (o.name != owned.name && o.index != owned.index));
         self.links.push(owned);
     }
 
-    pub fn remove_index(&mut self, index: i32) {
-        self.links.retain(|o| o.index != index);
+    pub fn remove(&mut self, netns: Option<&str>, index: i32) {
+        self.links
+            .retain(|o| o.netns.as_deref() != netns || o.index != index);
+    }
+
+    pub fn owns_namespace(&self, name: &str, inode: u64) -> bool {
+        self.namespaces
+            .iter()
+            .any(|n| n.name == name && n.inode == inode)
     }
 
     /// Write the record atomically: a reader (or a crash) sees the old or the new one, whole.
@@ -130,8 +178,10 @@ impl Record {
         }
         let tmp = self.path.with_extension("tmp");
         let mut file = fs::File::create(&tmp).map_err(fail)?;
-        let mut text =
-            String::from("# Links underlay created in this network namespace. Do not edit.\n");
+        let mut text = String::from("# Links and namespaces underlay created. Do not edit.\n");
+        for ns in &self.namespaces {
+            text.push_str(&format!("netns name={} inode={}\n", ns.name, ns.inode));
+        }
         for owned in &self.links {
             text.push_str(&owned.to_line());
         }
@@ -152,6 +202,7 @@ mod tests {
             kind: Some(kind.into()),
             info_data: Vec::new(),
             parent,
+            parent_elsewhere: None,
             mtu: 1500,
             mac: None,
             permanent_mac: None,
@@ -166,14 +217,33 @@ mod tests {
             index: 40,
             kind: "macvlan".into(),
             parent: 2,
+            netns: None,
         };
         assert_eq!(Owned::from_line(&o.to_line()), Some(o.clone()));
-        assert!(o.matches(&live(40, "mv0", "macvlan", Some(2))));
+        assert!(o.matches(None, &live(40, "mv0", "macvlan", Some(2))));
         // Same name, other ifindex: someone re-created it by hand; not ours.
-        assert!(!o.matches(&live(41, "mv0", "macvlan", Some(2))));
-        assert!(!o.matches(&live(40, "mv0", "macvlan", Some(3))));
-        assert!(!o.matches(&live(40, "mv0", "ipvlan", Some(2))));
-        assert!(!o.matches(&live(40, "mv1", "macvlan", Some(2))));
+        assert!(!o.matches(None, &live(41, "mv0", "macvlan", Some(2))));
+        assert!(!o.matches(None, &live(40, "mv0", "macvlan", Some(3))));
+        assert!(!o.matches(None, &live(40, "mv0", "ipvlan", Some(2))));
+        assert!(!o.matches(None, &live(40, "mv1", "macvlan", Some(2))));
+        // The same ifindex in another namespace is another link.
+        assert!(!o.matches(Some("web"), &live(40, "mv0", "macvlan", Some(2))));
+    }
+
+    #[test]
+    fn namespaced_entries_match_by_their_host_parent() {
+        let o = Owned {
+            name: "c1".into(),
+            index: 40,
+            kind: "macvlan".into(),
+            parent: 2,
+            netns: Some("web".into()),
+        };
+        assert_eq!(Owned::from_line(&o.to_line()), Some(o.clone()));
+        let mut l = live(40, "c1", "macvlan", None);
+        l.parent_elsewhere = Some(2);
+        assert!(o.matches(Some("web"), &l));
+        assert!(!o.matches(None, &l));
     }
 
     #[test]
@@ -186,10 +256,16 @@ mod tests {
             index: 5,
             kind: "dummy".into(),
             parent: 0,
+            netns: None,
+        });
+        r.namespaces.push(OwnedNamespace {
+            name: "web".into(),
+            inode: 4026532000,
         });
         r.save().unwrap();
         let back = Record::load(&dir).unwrap();
         assert_eq!(back.links, r.links);
+        assert_eq!(back.namespaces, r.namespaces);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -27,6 +27,9 @@ pub struct LiveLink {
     pub info_data: Vec<u8>,
     /// The lower device (`IFLA_LINK`), when it is in this namespace.
     pub parent: Option<i32>,
+    /// The lower device's ifindex when it is in another namespace (`IFLA_LINK_NETNSID` is set):
+    /// a link created into a namespace on a parent in the host reports its parent this way.
+    pub parent_elsewhere: Option<i32>,
     pub mtu: u32,
     pub mac: Option<MacAddr>,
     pub permanent_mac: Option<MacAddr>,
@@ -46,6 +49,9 @@ pub struct NewLink<'a> {
     pub mac: Option<MacAddr>,
     pub up: bool,
     pub info_data: Option<Vec<u8>>,
+    /// Create the link straight inside this namespace (`IFLA_NET_NS_FD`), so it never appears
+    /// half-made in the host's.
+    pub netns_fd: Option<i32>,
 }
 
 /// What to change on a live link; `None` leaves an attribute alone.
@@ -98,6 +104,9 @@ pub fn create(link: NewLink) -> Result<Request, NetlinkError> {
     }
     if let Some(mac) = link.mac {
         attrs.bytes(Ifla::Address, &mac.0)?;
+    }
+    if let Some(fd) = link.netns_fd {
+        attrs.u32(Ifla::NetNsFd, fd as u32)?;
     }
     attrs.nested(Ifla::Linkinfo, link_info(link.kind, link.info_data)?)?;
     Ok(Request {
@@ -152,6 +161,7 @@ pub fn decode(payload: &[u8]) -> Result<LiveLink, NetlinkError> {
         kind: None,
         info_data: Vec::new(),
         parent: None,
+        parent_elsewhere: None,
         mtu: 0,
         mac: None,
         permanent_mac: None,
@@ -189,7 +199,9 @@ pub fn decode(payload: &[u8]) -> Result<LiveLink, NetlinkError> {
     }
     // A lower device in another namespace (a veth peer, a link moved away) is not a parent
     // here; a physical NIC may report itself.
-    if other_namespace || link.parent == Some(link.index) || link.parent == Some(0) {
+    if other_namespace {
+        link.parent_elsewhere = link.parent.take();
+    } else if link.parent == Some(link.index) || link.parent == Some(0) {
         link.parent = None;
     }
     Ok(link)
@@ -211,6 +223,7 @@ mod tests {
             mac: Some(MacAddr([2, 0, 0, 0, 0, 1])),
             up: true,
             info_data: None,
+            netns_fd: None,
         })
         .unwrap();
         assert_eq!(req.flags, NlmF::ACK | NlmF::CREATE | NlmF::EXCL);

@@ -49,7 +49,9 @@ fn family(net: &IpNet) -> RtAddrFamily {
     }
 }
 
-fn message(oif: u32, route: &Route) -> Result<Rtmsg, NetlinkError> {
+/// The message for `route` on `oif`. A deletion leaves protocol, scope and type as wildcards
+/// (as `ip route del` does), so it matches the route whoever added it.
+fn message(oif: u32, route: &Route, deleting: bool) -> Result<Rtmsg, NetlinkError> {
     let mut attrs = AttrWriter::<Rta>::default();
     if route.dst.prefix_len() > 0 {
         attrs.bytes(Rta::Dst, &ip_bytes(&route.dst.network()))?;
@@ -63,10 +65,10 @@ fn message(oif: u32, route: &Route) -> Result<Rtmsg, NetlinkError> {
     }
     attrs.u32(Rta::Priority, route.metric)?;
     attrs.u32(Rta::Table, route.table)?;
-    let scope = if route.via.is_some() {
-        RtScope::Universe
-    } else {
-        RtScope::Link
+    let (protocol, scope, kind) = match (deleting, route.via.is_some()) {
+        (true, _) => (0, RtScope::Nowhere, 0),
+        (false, true) => (RTPROT_STATIC, RtScope::Universe, RTN_UNICAST),
+        (false, false) => (RTPROT_STATIC, RtScope::Link, RTN_UNICAST),
     };
     let table_byte = u8::try_from(route.table).unwrap_or(0);
     RtmsgBuilder::default()
@@ -75,9 +77,9 @@ fn message(oif: u32, route: &Route) -> Result<Rtmsg, NetlinkError> {
         .rtm_src_len(0)
         .rtm_tos(0)
         .rtm_table(RtTable::from(table_byte))
-        .rtm_protocol(Rtprot::from(RTPROT_STATIC))
+        .rtm_protocol(Rtprot::from(protocol))
         .rtm_scope(scope)
-        .rtm_type(Rtn::from(RTN_UNICAST))
+        .rtm_type(Rtn::from(kind))
         .rtattrs(attrs.into_buffer())
         .build()
         .map_err(|e| NetlinkError::Encode(e.to_string()))
@@ -89,7 +91,7 @@ pub fn add(oif: u32, route: &Route) -> Result<Request, NetlinkError> {
     Ok(Request {
         kind: Rtm::Newroute,
         flags: NlmF::ACK | NlmF::CREATE | NlmF::EXCL,
-        body: Body::Route(message(oif, route)?),
+        body: Body::Route(message(oif, route, false)?),
     })
 }
 
@@ -97,7 +99,7 @@ pub fn delete(oif: u32, route: &Route) -> Result<Request, NetlinkError> {
     Ok(Request {
         kind: Rtm::Delroute,
         flags: NlmF::ACK,
-        body: Body::Route(message(oif, route)?),
+        body: Body::Route(message(oif, route, true)?),
     })
 }
 

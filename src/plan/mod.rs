@@ -1,15 +1,19 @@
 //! The plan: what to do to each declared link, worked out from the validated config, one live
 //! snapshot and the ownership record, before anything is changed. `apply` carries it out;
-//! `check` and `apply --dry-run` only print it.
+//! `check`, `show` and `apply --dry-run` only print it.
+
+pub mod l3;
 
 use std::collections::HashMap;
 
 use crate::config::{Config, LinkDecl};
 use crate::kinds::{Difference, MacChoice};
-use crate::live::Snapshot;
+use crate::live::World;
 use crate::mac::{self, MacAddr, MacSeed};
 use crate::netlink::link::{LinkChange, LiveLink};
 use crate::record::{Owned, Record};
+
+pub use l3::L3Plan;
 
 /// What happens to one declared link.
 #[derive(Debug)]
@@ -47,6 +51,24 @@ pub enum Action {
     External,
 }
 
+impl Action {
+    /// The link's ifindex once the plan is carried out, if it will exist.
+    pub fn index(&self) -> Option<i32> {
+        match self {
+            Action::InSync { index, .. }
+            | Action::Change { index, .. }
+            | Action::Create { index, .. }
+            | Action::Recreate { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    /// Whether the link will be underlay's own after this run.
+    fn creates(&self) -> bool {
+        matches!(self, Action::Create { .. } | Action::Recreate { .. })
+    }
+}
+
 #[derive(Debug)]
 pub struct LinkPlan {
     /// Index into `Config::links`.
@@ -54,6 +76,8 @@ pub struct LinkPlan {
     /// 0 for links whose parent is not declared, parent's depth + 1 otherwise.
     pub depth: usize,
     pub action: Action,
+    /// Addresses and routes to converge, for links with layer-3 keys.
+    pub l3: Option<L3Plan>,
 }
 
 /// A link underlay owns but the config no longer declares.
@@ -77,6 +101,8 @@ pub struct Plan {
     pub links: Vec<LinkPlan>,
     pub removals: Vec<Removal>,
     pub parent_ups: Vec<ParentUp>,
+    /// Named namespaces that do not exist yet; created (and recorded) before their links.
+    pub new_namespaces: Vec<String>,
 }
 
 /// The ifindexes underlay gives the links it creates start here, far above where the kernel
@@ -88,7 +114,7 @@ pub const FIRST_OWN_INDEX: i32 = 1 << 20;
 
 pub struct Inputs<'a> {
     pub config: &'a Config,
-    pub live: &'a Snapshot,
+    pub world: &'a World,
     pub record: &'a Record,
     /// The machine-id, if the machine has one; otherwise stable MACs come from parents.
     pub machine_id: Option<[u8; 16]>,
@@ -125,9 +151,23 @@ pub fn external_parents(config: &Config, scope: Option<&str>) -> Vec<String> {
     out
 }
 
+/// The named namespaces the links in scope live in.
+pub fn namespaces(config: &Config, scope: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in in_scope(config, scope) {
+        if let Some(ns) = &config.links[i].l3.netns
+            && !out.contains(ns)
+        {
+            out.push(ns.clone());
+        }
+    }
+    out
+}
+
 pub fn make(inputs: &Inputs) -> Plan {
     let config = inputs.config;
-    let live = inputs.live;
+    let world = inputs.world;
+    let host = &world.host.links;
     let mut plan = Plan::default();
     let own_max = inputs
         .record
@@ -136,7 +176,7 @@ pub fn make(inputs: &Inputs) -> Plan {
         .map(|o| o.index)
         .max()
         .unwrap_or(0);
-    let mut next_index = live.max_index().max(own_max).max(FIRST_OWN_INDEX - 1) + 1;
+    let mut next_index = world.max_index().max(own_max).max(FIRST_OWN_INDEX - 1) + 1;
     let mut take_index = || {
         let index = next_index;
         next_index += 1;
@@ -146,8 +186,15 @@ pub fn make(inputs: &Inputs) -> Plan {
     let mut outcome: HashMap<&str, Result<i32, String>> = HashMap::new();
     let mut depth: HashMap<&str, usize> = HashMap::new();
 
+    for ns in namespaces(config, inputs.scope) {
+        if world.view(Some(&ns)).is_none() {
+            plan.new_namespaces.push(ns);
+        }
+    }
+
     for i in in_scope(config, inputs.scope) {
         let decl = &config.links[i];
+        let netns = decl.l3.netns.as_deref();
         let d = decl
             .parent
             .as_deref()
@@ -155,13 +202,13 @@ pub fn make(inputs: &Inputs) -> Plan {
             .map_or(0, |d| d + 1);
         depth.insert(&decl.name, d);
 
-        // Resolve the parent: a declared link's outcome, or a live interface.
+        // Resolve the parent: a declared link's outcome, or a live interface in the host.
         let parent: Result<Option<i32>, (String, Option<String>)> = match decl.parent.as_deref() {
             None => Ok(None),
             Some(p) => match outcome.get(p) {
                 Some(Ok(index)) => Ok(Some(*index)),
                 Some(Err(why)) => Err((format!("parent {p} {why}"), None)),
-                None => match live.by_name(p) {
+                None => match host.by_name(p) {
                     Some(l) => Ok(Some(l.index)),
                     None => Err((format!("parent {p} does not exist"), Some(p.to_string()))),
                 },
@@ -175,20 +222,22 @@ pub fn make(inputs: &Inputs) -> Plan {
                     decl: i,
                     depth: d,
                     action: Action::Blocked { reason, missing },
+                    l3: None,
                 });
                 continue;
             }
         };
 
-        let action = match live.by_name(&decl.name) {
+        let live = world.link(netns, &decl.name);
+        let action = match live {
             None => Action::Create {
                 index: take_index(),
                 parent,
                 mac: creation_mac(decl, inputs),
             },
-            Some(l) if decl.implicit && !inputs.record.owns(l) => Action::External,
+            Some(l) if decl.implicit && !inputs.record.owns(netns, l) => Action::External,
             Some(l) => {
-                let owned = inputs.record.owns(l);
+                let owned = inputs.record.owns(netns, l);
                 let diffs = differences(decl, l, parent, inputs);
                 if diffs.is_empty() {
                     Action::InSync {
@@ -203,7 +252,9 @@ pub fn make(inputs: &Inputs) -> Plan {
                     }
                 } else if !owned {
                     Action::Conflict { diffs }
-                } else if let Some(foreign) = foreign_descendant(l.index, live, inputs.record) {
+                } else if let Some(foreign) =
+                    foreign_descendant(l.index, netns, world, inputs.record)
+                {
                     Action::Blocked {
                         reason: format!(
                             "it must be re-created ({}), but the foreign link {foreign} sits on it and would be deleted too",
@@ -223,14 +274,9 @@ pub fn make(inputs: &Inputs) -> Plan {
             }
         };
         let result = match &action {
-            Action::InSync { index, .. } | Action::Change { index, .. } => Ok(*index),
-            Action::Create { index, .. } | Action::Recreate { index, .. } => Ok(*index),
-            Action::External => live
-                .by_name(&decl.name)
-                .map(|l| l.index)
-                .ok_or_else(|| "vanished".to_string()),
+            Action::External => live.map(|l| l.index).ok_or_else(|| "vanished".to_string()),
             Action::Conflict { .. } => Err("is a foreign link that differs from the config".into()),
-            Action::Blocked { .. } => Err("was not set up".into()),
+            a => a.index().ok_or_else(|| "was not set up".to_string()),
         };
         outcome.insert(&decl.name, result);
 
@@ -239,7 +285,7 @@ pub fn make(inputs: &Inputs) -> Plan {
         if decl.up
             && let Some(p) = decl.parent.as_deref()
             && config.link(p).is_none_or(|pd| pd.implicit)
-            && let Some(pl) = live.by_name(p)
+            && let Some(pl) = host.by_name(p)
             && !pl.up
             && !plan.parent_ups.iter().any(|u| u.index == pl.index)
         {
@@ -249,23 +295,38 @@ pub fn make(inputs: &Inputs) -> Plan {
                 child: decl.name.clone(),
             });
         }
+        let l3 = action.index().and_then(|index| {
+            // A link created this run (or underlay's own) gets exactly the configured set;
+            // a pre-existing one only gains what is missing.
+            let owned = action.creates() || live.is_some_and(|l| inputs.record.owns(netns, l));
+            let existing = if action.creates() {
+                None
+            } else {
+                world.view(netns)
+            };
+            l3::plan(decl, index, existing, owned)
+        });
         plan.links.push(LinkPlan {
             decl: i,
             depth: d,
             action,
+            l3,
         });
     }
 
     if inputs.scope.is_none() {
         for owned in &inputs.record.links {
-            let declared = config.link(&owned.name).is_some();
-            let Some(l) = live.by_index(owned.index).filter(|l| owned.matches(l)) else {
+            let ns = owned.netns.as_deref();
+            let Some(l) = world.link(ns, &owned.name).filter(|l| owned.matches(ns, l)) else {
                 continue;
             };
+            let declared = config
+                .link(&owned.name)
+                .is_some_and(|d| d.l3.netns.as_deref() == ns);
             if declared {
                 continue;
             }
-            let refused = foreign_descendant(l.index, live, inputs.record).map(|f| {
+            let refused = foreign_descendant(l.index, ns, world, inputs.record).map(|f| {
                 format!(
                     "the foreign link {f} sits on it, and deleting {} would delete {f} too",
                     owned.name
@@ -280,13 +341,36 @@ pub fn make(inputs: &Inputs) -> Plan {
     plan
 }
 
-/// A link below `index` (at any depth) that underlay does not own, if any.
-pub fn foreign_descendant(index: i32, live: &Snapshot, record: &Record) -> Option<String> {
-    for child in live.children(index) {
-        if !record.owns(child) {
-            return Some(child.name.clone());
+/// A link that sits on `index` in `netns` (at any depth, in any namespace) and that underlay
+/// does not own, if any: deleting `index` would delete it too.
+pub fn foreign_descendant(
+    index: i32,
+    netns: Option<&str>,
+    world: &World,
+    record: &Record,
+) -> Option<String> {
+    let mut on_top: Vec<(Option<&str>, &LiveLink)> = Vec::new();
+    if let Some(view) = world.view(netns) {
+        on_top.extend(view.links.children(index).map(|c| (netns, c)));
+    }
+    // Links in named namespaces report host parents as "elsewhere".
+    if netns.is_none() {
+        for (name, view) in &world.named {
+            on_top.extend(
+                view.links
+                    .links_on_host_parent(index)
+                    .map(|c| (Some(name.as_str()), c)),
+            );
         }
-        if let Some(found) = foreign_descendant(child.index, live, record) {
+    }
+    for (ns, child) in on_top {
+        if !record.owns(ns, child) {
+            return Some(match ns {
+                Some(n) => format!("{} (netns {n})", child.name),
+                None => child.name.clone(),
+            });
+        }
+        if let Some(found) = foreign_descendant(child.index, ns, world, record) {
             return Some(found);
         }
     }
@@ -338,7 +422,7 @@ fn root_parent_mac(decl: &LinkDecl, inputs: &Inputs) -> Option<MacAddr> {
             None => break,
         }
     }
-    let root = inputs.live.by_name(name)?;
+    let root = inputs.world.host.links.by_name(name)?;
     root.permanent_mac.or(root.mac)
 }
 
@@ -364,17 +448,25 @@ pub fn differences(
         ));
         return diffs;
     }
-    if l.parent != parent {
+    // A link in a named namespace reports its host-side parent as "elsewhere".
+    let live_parent = if decl.l3.netns.is_some() {
+        l.parent_elsewhere
+    } else {
+        l.parent
+    };
+    if live_parent != parent {
         let name_of = |index: Option<i32>| match index {
             None => "none".to_string(),
             Some(i) => inputs
-                .live
+                .world
+                .host
+                .links
                 .by_index(i)
                 .map(|p| p.name.clone())
                 .unwrap_or_else(|| format!("ifindex {i}")),
         };
         let want = decl.parent.clone().unwrap_or_else(|| "none".into());
-        let mut have = name_of(l.parent);
+        let mut have = name_of(live_parent);
         if have == want {
             have.push_str(" (an earlier one, since re-created)");
         }
@@ -425,6 +517,9 @@ fn change_for(decl: &LinkDecl, l: &LiveLink, diffs: &[Difference], inputs: &Inpu
 /// `check`: one line per difference, `NAME: ATTRIBUTE: want X, have Y`.
 pub fn drift(plan: &Plan, config: &Config) -> Vec<String> {
     let mut lines = Vec::new();
+    for ns in &plan.new_namespaces {
+        lines.push(format!("netns {ns}: namespace: want present, have absent"));
+    }
     for lp in &plan.links {
         let name = &config.links[lp.decl].name;
         match &lp.action {
@@ -446,6 +541,11 @@ pub fn drift(plan: &Plan, config: &Config) -> Vec<String> {
                 lines.push(format!("{name}: parent: want {p}, have absent"));
             }
             Action::Blocked { reason, .. } => lines.push(format!("{name}: {reason}")),
+        }
+        if let Some(l3) = &lp.l3
+            && !matches!(lp.action, Action::Create { .. })
+        {
+            lines.extend(l3.drift(name));
         }
     }
     for u in &plan.parent_ups {

@@ -2,6 +2,7 @@ use super::*;
 use crate::config;
 use crate::kinds::KindSettings;
 use crate::kinds::macvlan::{MacvlanSettings, Mode};
+use crate::live::{NsView, Snapshot};
 use crate::record::Record;
 
 const MACHINE_ID: [u8; 16] = [7; 16];
@@ -17,6 +18,7 @@ fn nic(index: i32, name: &str) -> LiveLink {
         kind: None,
         info_data: Vec::new(),
         parent: None,
+        parent_elsewhere: None,
         mtu: 1500,
         mac: Some(MacAddr([0x52, 0x54, 0, 0, 0, index as u8])),
         permanent_mac: Some(MacAddr([0x52, 0x54, 0, 0, 0, index as u8])),
@@ -37,6 +39,7 @@ fn macvlan(index: i32, name: &str, parent: i32, mode: Mode, mac: MacAddr) -> Liv
         kind: Some("macvlan".into()),
         info_data: settings.create_data().unwrap().unwrap(),
         parent: Some(parent),
+        parent_elsewhere: None,
         mtu: 1500,
         mac: Some(mac),
         permanent_mac: None,
@@ -59,7 +62,18 @@ fn owned(record: &mut Record, l: &LiveLink) {
         index: l.index,
         kind: l.kind.clone().unwrap(),
         parent: l.parent.unwrap_or(0),
+        netns: None,
     });
+}
+
+fn world_of(live: &Snapshot) -> World {
+    World {
+        host: NsView {
+            links: live.clone(),
+            ..NsView::default()
+        },
+        ..World::default()
+    }
 }
 
 fn plan_of(config: &Config, live: &Snapshot, record: &Record) -> Plan {
@@ -67,9 +81,10 @@ fn plan_of(config: &Config, live: &Snapshot, record: &Record) -> Plan {
 }
 
 fn plan_scoped(config: &Config, live: &Snapshot, record: &Record, scope: Option<&str>) -> Plan {
+    let world = world_of(live);
     make(&Inputs {
         config,
-        live,
+        world: &world,
         record,
         machine_id: Some(MACHINE_ID),
         scope,
@@ -130,6 +145,7 @@ fn new_indexes_never_reuse_recorded_ones() {
         index: FIRST_OWN_INDEX + 50,
         kind: "dummy".into(),
         parent: 0,
+        netns: None,
     });
     match action(&plan_of(&c, &live, &record), &c, "d") {
         Action::Create { index, .. } => assert_eq!(*index, FIRST_OWN_INDEX + 51),
@@ -237,6 +253,7 @@ fn recreation_is_refused_when_a_foreign_link_sits_on_top() {
         kind: Some("vlan".into()),
         info_data: vlan_data,
         parent: Some(2),
+        parent_elsewhere: None,
         mtu: 1500,
         mac: None,
         permanent_mac: None,
@@ -351,9 +368,10 @@ fn down_parents_are_brought_up_for_children() {
 fn stable_macs_come_from_the_root_nic_without_a_machine_id() {
     let c = config("[macvlan mv0]\nparent = eth0.10\n");
     let live = Snapshot::from_links([nic(2, "eth0")]);
+    let world = world_of(&live);
     let plan = make(&Inputs {
         config: &c,
-        live: &live,
+        world: &world,
         record: &empty_record(),
         machine_id: None,
         scope: None,

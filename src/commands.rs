@@ -224,8 +224,58 @@ pub fn check(path: &str) -> u8 {
     }
 }
 
+/// Refuse a config that anyone but root could have changed, as sshd's StrictModes does: underlay
+/// runs as root at boot, so whoever can write the file (or replace it, through its directory)
+/// controls the machine's network.
+pub fn config_is_trusted(path: &str) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let file = std::path::Path::new(path);
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    for (what, p) in [
+        ("the config file", file.to_path_buf()),
+        ("its directory", dir),
+    ] {
+        let meta =
+            std::fs::metadata(&p).map_err(|e| format!("cannot check {}: {e}", p.display()))?;
+        let mode = meta.mode() & 0o7777;
+        if meta.uid() != 0 {
+            return Err(format!(
+                "{what} {} belongs to uid {}, not root; anyone who can change it controls this machine's network. \
+                 Fix it with `chown root {}`, or pass --insecure-config",
+                p.display(),
+                meta.uid(),
+                p.display()
+            ));
+        }
+        if mode & 0o022 != 0 {
+            return Err(format!(
+                "{what} {} is writable by {} (mode {mode:04o}); anyone who can change it controls this machine's \
+                 network. Fix it with `chmod go-w {}`, or pass --insecure-config",
+                p.display(),
+                match (mode & 0o020 != 0, mode & 0o002 != 0) {
+                    (true, true) => "group and others",
+                    (true, false) => "its group",
+                    _ => "everyone",
+                },
+                p.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn apply(path: &str, args: &ApplyArgs) -> u8 {
     let started = Instant::now();
+    if let Err(e) = config_is_trusted(path) {
+        if !args.insecure_config {
+            log::error!("{e}");
+            return EXIT_USAGE;
+        }
+        log::warn!("{e} (applying anyway: --insecure-config)");
+    }
     let config = match load_config(path) {
         Ok(c) => c,
         Err(code) => return code,

@@ -53,6 +53,10 @@ pub struct ApplyArgs {
     /// seconds the whole run may take (default 60)
     #[argh(option, default = "60")]
     pub timeout: u64,
+    /// apply even if the config file or its directory could be changed by someone other than
+    /// root (warns)
+    #[argh(switch)]
+    pub insecure_config: bool,
 }
 
 #[derive(FromArgs)]

@@ -446,3 +446,25 @@ fn version_and_usage() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_config_others_could_change_is_refused() {
+    let Some(lab) = Lab::new() else { return };
+    let path = lab.config("[macvlan mv0]\nparent = vp0\n");
+    common::set_mode(std::path::Path::new(&path), 0o664);
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("is writable by its group (mode 0664)")
+            && run.stderr.contains("chmod go-w"),
+        "{run:?}"
+    );
+    assert!(lab.link("mv0").is_none());
+    let run = lab.underlay(&["apply", "--insecure-config"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("warning:") && run.stderr.contains("--insecure-config"),
+        "{run:?}"
+    );
+    assert!(lab.link("mv0").is_some());
+}

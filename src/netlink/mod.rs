@@ -174,8 +174,14 @@ impl Rtnl {
         })
     }
 
-    fn port(&self) -> u32 {
+    /// The socket's netlink port id.
+    pub fn port(&self) -> u32 {
         self.socket.pid()
+    }
+
+    /// The sequence number the next request will carry (for tests that forge replies).
+    pub fn next_sequence(&self) -> u32 {
+        self.next_seq.wrapping_add(1).max(1)
     }
 
     fn send(&mut self, request: &Request) -> Result<u32, NetlinkError> {
@@ -302,14 +308,7 @@ impl Rtnl {
         let port = self.port();
         while pending > 0 {
             for message in self.receive(deadline)? {
-                if message.port != port || message.kind != NLMSG_ERROR {
-                    continue;
-                }
-                let Some(slot) = seqs.iter().position(|&s| s == message.seq) else {
-                    log::debug!(
-                        "ignoring a reply with unknown sequence number {}",
-                        message.seq
-                    );
+                let Some(slot) = reply_slot(&message, port, &seqs) else {
                     continue;
                 };
                 if results[slot].is_none() {
@@ -336,6 +335,11 @@ impl Rtnl {
         loop {
             for message in self.receive(deadline)? {
                 if message.port != port || message.seq != seq {
+                    log::debug!(
+                        "ignoring a message (port {}, sequence {}) that is not part of this dump",
+                        message.port,
+                        message.seq
+                    );
                     continue;
                 }
                 if message.flags & NLM_F_DUMP_INTR != 0 {
@@ -363,6 +367,28 @@ impl Rtnl {
             other => other,
         }
     }
+}
+
+/// Which of our outstanding requests (by sequence number) `message` answers, if it is an answer
+/// at all: an acknowledgement addressed to our port with a sequence number we sent. Anything
+/// else (a stale reply of an earlier run, a stray message) is ignored.
+pub fn reply_slot(message: &Message, port: u32, seqs: &[u32]) -> Option<usize> {
+    if message.port != port || message.kind != NLMSG_ERROR {
+        log::debug!(
+            "ignoring a message of type {} for port {}",
+            message.kind,
+            message.port
+        );
+        return None;
+    }
+    let slot = seqs.iter().position(|&s| s == message.seq);
+    if slot.is_none() {
+        log::debug!(
+            "ignoring a reply with unknown sequence number {}",
+            message.seq
+        );
+    }
+    slot
 }
 
 /// Split a datagram into messages, refusing any whose length field lies.
@@ -493,6 +519,30 @@ mod tests {
             err.to_string(),
             "Operation not supported (kernel: Unknown device type)"
         );
+    }
+
+    #[test]
+    fn only_acks_for_our_port_and_sequence_numbers_count() {
+        let ack = |port, seq, kind| Message {
+            kind,
+            flags: 0,
+            seq,
+            port,
+            payload: Vec::new(),
+        };
+        let seqs = [10, 11, 12];
+        assert_eq!(reply_slot(&ack(7, 11, NLMSG_ERROR), 7, &seqs), Some(1));
+        assert_eq!(
+            reply_slot(&ack(7, 99, NLMSG_ERROR), 7, &seqs),
+            None,
+            "unknown sequence"
+        );
+        assert_eq!(
+            reply_slot(&ack(8, 11, NLMSG_ERROR), 7, &seqs),
+            None,
+            "another port"
+        );
+        assert_eq!(reply_slot(&ack(7, 11, 16), 7, &seqs), None, "not an ack");
     }
 
     #[test]

@@ -26,6 +26,8 @@ impl Lab {
         let dir = std::env::temp_dir().join(&ns);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        // underlay refuses configs others could change; don't depend on the caller's umask.
+        set_mode(&dir, 0o755);
         sh(&["ip", "netns", "add", &ns]);
         let lab = Lab { ns, dir };
         lab.ip(&["link", "add", "vp0", "type", "veth", "peer", "name", "vp1"]);
@@ -41,6 +43,7 @@ impl Lab {
     pub fn config(&self, text: &str) -> String {
         let path = self.dir.join("underlay.conf");
         std::fs::write(&path, text).unwrap();
+        set_mode(&path, 0o644);
         path.to_string_lossy().into_owned()
     }
 
@@ -90,6 +93,11 @@ impl Drop for Lab {
         let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+pub fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 pub fn nix_is_root() -> bool {

@@ -1,0 +1,268 @@
+//! Crash safety and faults on the real kernel: runs killed at random points, concurrent runs,
+//! the kernel refusing one link halfway through, big link tables, forged netlink replies and
+//! signals while waiting.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Lab, Run, field, sh};
+
+/// The lab's link names, sorted.
+fn names(lab: &Lab) -> BTreeSet<String> {
+    lab.names().into_iter().collect()
+}
+
+/// A tiny xorshift, so kill points vary from run to run but need no dependency.
+fn random(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+fn config_of(count: usize) -> String {
+    let mut text = String::from("[global]\nwait = 0\n");
+    for i in 0..count {
+        text.push_str(&format!("\n[macvlan m{i}]\nparent = vp0\nmode = bridge\n"));
+    }
+    text
+}
+
+#[test]
+fn killed_applies_always_converge_and_down_leaves_only_foreign_links() {
+    let Some(lab) = Lab::new() else { return };
+    lab.ip(&[
+        "link", "add", "link", "vp0", "name", "foreign0", "type", "macvlan", "mode", "bridge",
+    ]);
+    let before = names(&lab);
+    let path = lab.config(&config_of(100));
+    let mut seed = std::process::id() as u64 | 1;
+    let (mut kills, mut partial) = (0, 0);
+    for round in 0..20 {
+        let mut child = lab
+            .command(&["-q", "-c", &path, "apply"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Somewhere between before the first netlink message and after the last.
+        std::thread::sleep(Duration::from_micros(random(&mut seed) % 40_000));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        kills += usize::from(status.code().is_none());
+        let made = names(&lab).len() - before.len();
+        partial += usize::from(made > 0 && made < 100);
+
+        // A fresh apply converges...
+        let run = lab.underlay(&["apply"]);
+        assert_eq!(run.code, 0, "round {round}: {run:?}");
+        assert_eq!(lab.underlay(&["check"]).code, 0, "round {round}");
+        assert_eq!(names(&lab).len(), before.len() + 100, "round {round}");
+        // ... and down leaves exactly what was there before, the foreign macvlan included.
+        let run = lab.underlay(&["down"]);
+        assert_eq!(run.code, 0, "round {round}: {run:?}");
+        assert_eq!(
+            names(&lab),
+            before,
+            "round {round}: down left or took the wrong links"
+        );
+    }
+    eprintln!("crash safety: {kills} of 20 applies killed by SIGKILL ({partial} mid-way), 0 leaks");
+    assert!(
+        kills >= 10,
+        "most runs should have been killed, only {kills} were"
+    );
+}
+
+#[test]
+fn a_link_the_kernel_refuses_fails_alone() {
+    let Some(lab) = Lab::new() else { return };
+    // A macvlan cannot have a larger MTU than its parent (vp0: 1500).
+    lab.config("[macvlan ok0]\nparent = vp0\n\n[macvlan big0]\nparent = vp0\nmtu = 9000\n\n[macvlan ok1]\nparent = vp0\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("could not create macvlan big0"),
+        "{run:?}"
+    );
+    assert!(
+        lab.link("ok0").is_some() && lab.link("ok1").is_some(),
+        "the rest proceeds"
+    );
+    assert!(
+        lab.link("big0").is_none(),
+        "either fully applied or never created"
+    );
+    // Nothing half-made is recorded: down removes the two that exist and nothing else.
+    let run = lab.underlay(&["down"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(lab.link("ok0").is_none() && lab.link("ok1").is_none());
+    // Fixing the config lets the next run finish the job.
+    lab.config("[macvlan ok0]\nparent = vp0\n\n[macvlan big0]\nparent = vp0\nmtu = 1400\n");
+    assert_eq!(lab.underlay(&["apply"]).code, 0);
+    assert_eq!(
+        field(&lab.link("big0").unwrap(), "mtu").as_deref(),
+        Some("1400")
+    );
+}
+
+#[test]
+fn concurrent_runs_serialize_on_the_lock() {
+    let Some(lab) = Lab::new() else { return };
+    let path = lab.config(&config_of(60));
+    let spawn = |args: &[&str]| {
+        let mut full = vec!["-c", path.as_str()];
+        full.extend_from_slice(args);
+        lab.command(&full)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Two applies at once: both succeed, the links exist once.
+    let (a, b) = (spawn(&["apply"]), spawn(&["apply"]));
+    let (a, b) = (
+        Run::from(a.wait_with_output().unwrap()),
+        Run::from(b.wait_with_output().unwrap()),
+    );
+    assert_eq!((a.code, b.code), (0, 0), "{a:?}\n{b:?}");
+    let created =
+        a.stdout.matches("created macvlan").count() + b.stdout.matches("created macvlan").count();
+    assert_eq!(
+        created, 60,
+        "each link created by exactly one of the two runs"
+    );
+    assert_eq!(lab.underlay(&["check"]).code, 0);
+    // apply and down at once: the end state is one of the two, never a mix.
+    for _ in 0..5 {
+        let (a, d) = (spawn(&["apply"]), spawn(&["down"]));
+        let (a, d) = (
+            Run::from(a.wait_with_output().unwrap()),
+            Run::from(d.wait_with_output().unwrap()),
+        );
+        assert_eq!((a.code, d.code), (0, 0), "{a:?}\n{d:?}");
+        let ours = names(&lab).iter().filter(|n| n.starts_with('m')).count();
+        assert!(ours == 0 || ours == 60, "a mix of {ours} links");
+    }
+}
+
+#[test]
+fn a_table_of_thousands_of_links_is_read_whole() {
+    let Some(lab) = Lab::new() else { return };
+    let batch: String = (0..2100)
+        .map(|i| format!("link add link vp0 name x{i} type macvlan mode bridge\n"))
+        .collect();
+    let file = lab.dir.join("batch");
+    std::fs::write(&file, batch).unwrap();
+    sh(&["ip", "-n", &lab.ns, "-batch", file.to_str().unwrap()]);
+    let index = common::ifindex(&lab, "x2099");
+    lab.config("[macvlan mv0]\nparent = vp0\n\n[macvlan x2099]\nparent = vp0\nmac = random\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // x2099 is among the last links of a multi-part dump: found and adopted (and set up), not
+    // created again.
+    assert!(!run.stdout.contains("created macvlan x2099"), "{run:?}");
+    assert_eq!(common::ifindex(&lab, "x2099"), index);
+    assert!(run.stdout.contains("created macvlan mv0"), "{run:?}");
+    assert_eq!(lab.underlay(&["check"]).code, 0);
+}
+
+#[test]
+fn forged_replies_from_other_sockets_are_ignored() {
+    let Some(_lab) = Lab::new() else { return };
+    use underlay::netlink::{Rtnl, link};
+    let mut rtnl = Rtnl::open().unwrap();
+    let next = rtnl.next_sequence();
+    // Another netlink socket (any process could do this) sends "our" port an error and a DONE
+    // with the sequence number our dump is about to use.
+    // SAFETY: plain socket calls on a descriptor owned by this test.
+    unsafe {
+        let fd = libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE);
+        assert!(fd >= 0);
+        let mut to: libc::sockaddr_nl = std::mem::zeroed();
+        to.nl_family = libc::AF_NETLINK as u16;
+        to.nl_pid = rtnl.port();
+        for (kind, errno) in [(2u16, -(libc::EPERM)), (3u16, 0)] {
+            let mut msg = Vec::new();
+            msg.extend_from_slice(&36u32.to_ne_bytes());
+            msg.extend_from_slice(&kind.to_ne_bytes());
+            msg.extend_from_slice(&0u16.to_ne_bytes());
+            msg.extend_from_slice(&next.to_ne_bytes());
+            msg.extend_from_slice(&rtnl.port().to_ne_bytes());
+            msg.extend_from_slice(&errno.to_ne_bytes());
+            msg.extend_from_slice(&[0u8; 16]);
+            let sent = libc::sendto(
+                fd,
+                msg.as_ptr().cast(),
+                msg.len(),
+                0,
+                (&raw const to).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as u32,
+            );
+            assert_eq!(
+                sent,
+                msg.len() as isize,
+                "{}",
+                std::io::Error::last_os_error()
+            );
+        }
+        libc::close(fd);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let links = rtnl
+        .dump(
+            &link::dump_request().unwrap(),
+            neli::consts::rtnl::Rtm::Newlink,
+            deadline,
+        )
+        .expect("the forged error was ignored");
+    assert!(
+        links.len() >= 2,
+        "the forged DONE was ignored too: got {} links",
+        links.len()
+    );
+}
+
+#[test]
+fn stopping_and_continuing_a_waiting_apply_is_harmless() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config("[global]\nwait = 20\n\n[macvlan late0]\nparent = vlate\n");
+    let child = lab
+        .command(&[
+            "-c",
+            lab.dir.join("underlay.conf").to_str().unwrap(),
+            "apply",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    std::thread::sleep(Duration::from_millis(400));
+    // SIGSTOP/SIGCONT interrupt the poll; it must carry on waiting.
+    for _ in 0..3 {
+        sh(&["kill", "-STOP", &pid]);
+        std::thread::sleep(Duration::from_millis(100));
+        sh(&["kill", "-CONT", &pid]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // An event storm while it waits: the parent appears amid a thousand other links.
+    let batch: String = (0..500)
+        .map(|i| format!("link add s{i} type veth peer name t{i}\n"))
+        .chain(std::iter::once(
+            "link add vlate type veth peer name vlate1\n".to_string(),
+        ))
+        .collect();
+    let file = lab.dir.join("storm");
+    std::fs::write(&file, batch).unwrap();
+    Command::new("ip")
+        .args(["-n", &lab.ns, "-batch", file.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let run = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(lab.link("late0").is_some());
+}

@@ -234,10 +234,14 @@ impl Rtnl {
     /// Receive one datagram from the kernel and split it into messages. Datagrams from any other
     /// sender are dropped.
     fn receive(&mut self, deadline: Instant) -> Result<Vec<Message>, NetlinkError> {
+        // Try to read first and poll only when nothing is queued: acknowledgements of a
+        // pipelined batch are usually waiting already, so this saves a syscall per reply.
+        let mut must_wait = false;
         loop {
-            if !self.wait_readable(deadline)? {
+            if must_wait && !self.wait_readable(deadline)? {
                 return Err(NetlinkError::Timeout);
             }
+            must_wait = true;
             // SAFETY: an all-zero sockaddr_nl is a valid value of that plain C struct.
             let mut sender: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
             let mut sender_len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
@@ -256,7 +260,11 @@ impl Rtnl {
             if n < 0 {
                 let e = std::io::Error::last_os_error();
                 match e.raw_os_error() {
-                    Some(libc::EINTR) | Some(libc::EAGAIN) => continue,
+                    Some(libc::EINTR) => {
+                        must_wait = false;
+                        continue;
+                    }
+                    Some(libc::EAGAIN) => continue,
                     // The kernel dropped messages for us: callers that care re-dump.
                     Some(libc::ENOBUFS) => {
                         return Err(NetlinkError::Io("receive (events were lost)", e));

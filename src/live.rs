@@ -2,7 +2,7 @@
 //! while underlay waits for late parents. Every decision is made against this snapshot; there is
 //! never a per-link lookup.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use neli::consts::rtnl::Rtm;
@@ -15,13 +15,15 @@ use crate::netlink::{NetlinkError, Rtnl};
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     links: BTreeMap<i32, LiveLink>,
+    /// ifindex by name, so lookups stay O(1) on tables of thousands of links.
+    names: HashMap<String, i32>,
 }
 
 impl Snapshot {
     pub fn from_links(links: impl IntoIterator<Item = LiveLink>) -> Snapshot {
-        Snapshot {
-            links: links.into_iter().map(|l| (l.index, l)).collect(),
-        }
+        let links: BTreeMap<i32, LiveLink> = links.into_iter().map(|l| (l.index, l)).collect();
+        let names = links.values().map(|l| (l.name.clone(), l.index)).collect();
+        Snapshot { links, names }
     }
 
     /// Dump every link. A dump that races with changes or overflows the buffer is read again.
@@ -47,7 +49,7 @@ impl Snapshot {
     }
 
     pub fn by_name(&self, name: &str) -> Option<&LiveLink> {
-        self.links.values().find(|l| l.name == name)
+        self.names.get(name).and_then(|i| self.links.get(i))
     }
 
     pub fn links_named(&self) -> impl Iterator<Item = &str> {
@@ -79,7 +81,14 @@ impl Snapshot {
         let Ok(live) = link::decode(payload) else {
             return;
         };
+        // A rename arrives as RTM_NEWLINK with the old index and a new name.
+        if let Some(old) = self.links.get(&live.index)
+            && self.names.get(&old.name) == Some(&live.index)
+        {
+            self.names.remove(&old.name);
+        }
         if kind == u16::from(Rtm::Newlink) {
+            self.names.insert(live.name.clone(), live.index);
             self.links.insert(live.index, live);
         } else if kind == u16::from(Rtm::Dellink) {
             self.links.remove(&live.index);

@@ -277,12 +277,15 @@ fn on_link(ip: &IpAddr, l3: &L3) -> bool {
 /// Checks across the whole config: every address used once, every gateway reachable, links in
 /// namespaces only on parents in the host.
 pub fn check_all(links: &[LinkDecl], problems: &mut Problems) {
-    let mut seen: Vec<(IpAddr, &str, usize)> = Vec::new();
+    let by_name: std::collections::HashMap<&str, &LinkDecl> =
+        links.iter().map(|l| (l.name.as_str(), l)).collect();
+    let mut seen: std::collections::HashMap<IpAddr, (&str, usize)> =
+        std::collections::HashMap::new();
     for link in links {
         let label = format!("[{} {}]", link.kind.name(), link.name);
         for a in &link.l3.addresses {
             let ip = a.net.addr();
-            if let Some((_, other, line)) = seen.iter().find(|(s, _, _)| *s == ip) {
+            if let Some((other, line)) = seen.get(&ip) {
                 problems.push(ConfigError::in_section(
                     a.line,
                     &label,
@@ -290,7 +293,7 @@ pub fn check_all(links: &[LinkDecl], problems: &mut Problems) {
                     format!("{ip} is already the address of {other} (line {line}); each address may be used once"),
                 ));
             } else {
-                seen.push((ip, &link.name, a.line));
+                seen.insert(ip, (&link.name, a.line));
             }
         }
         for r in &link.l3.routes {
@@ -349,7 +352,7 @@ pub fn check_all(links: &[LinkDecl], problems: &mut Problems) {
             }
         }
         if let Some(parent) = link.parent.as_deref()
-            && let Some(p) = links.iter().find(|l| l.name == parent)
+            && let Some(p) = by_name.get(parent)
             && let Some(ns) = &p.l3.netns
         {
             problems.push(ConfigError::in_section(

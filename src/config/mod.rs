@@ -26,6 +26,8 @@ pub struct Config {
     pub wait_secs: u64,
     /// Parents before children; otherwise in file order.
     pub links: Vec<LinkDecl>,
+    /// Position of each link in `links`, by name.
+    by_name: HashMap<String, usize>,
 }
 
 #[derive(Debug)]
@@ -48,7 +50,7 @@ pub struct LinkDecl {
 
 impl Config {
     pub fn link(&self, name: &str) -> Option<&LinkDecl> {
-        self.links.iter().find(|l| l.name == name)
+        self.by_name.get(name).map(|&i| &self.links[i])
     }
 
     /// The names of links that sit on `root`, directly or through other declared links.
@@ -81,6 +83,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
     let mut wait_secs = DEFAULT_WAIT_SECS;
     let mut global_line: Option<usize> = None;
     let mut links: Vec<LinkDecl> = Vec::new();
+    let mut declared: HashMap<String, usize> = HashMap::new();
     // Lines of the `parent` keys, for errors about the parent relation.
     let mut parent_lines: HashMap<String, usize> = HashMap::new();
 
@@ -147,17 +150,17 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
             ));
             continue;
         }
-        if let Some(first) = links.iter().find(|l| l.name == *name) {
+        if let Some(first) = declared.get(name) {
             problems.push(ConfigError::at(
                 section.line,
                 format!(
-                    "{}: `{name}` is already declared on line {}; each interface may be declared once",
-                    section.label(),
-                    first.line
+                    "{}: `{name}` is already declared on line {first}; each interface may be declared once",
+                    section.label()
                 ),
             ));
             continue;
         }
+        declared.insert(name.clone(), section.line);
         if let Some(decl) = parse_link(section, kind, &mut problems, &mut parent_lines) {
             links.push(decl);
         }
@@ -168,7 +171,16 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
     l3::check_all(&links, &mut problems);
 
     if problems.is_empty() {
-        Ok(Config { wait_secs, links })
+        let by_name = links
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.name.clone(), i))
+            .collect();
+        Ok(Config {
+            wait_secs,
+            links,
+            by_name,
+        })
     } else {
         Err(problems.into_sorted())
     }
@@ -271,6 +283,8 @@ fn add_implicit_parents(
     parent_lines: &HashMap<String, usize>,
     problems: &mut Problems,
 ) {
+    let mut names: std::collections::HashSet<String> =
+        links.iter().map(|l| l.name.clone()).collect();
     let mut i = 0;
     while i < links.len() {
         let Some(parent) = links[i].parent.clone() else {
@@ -283,7 +297,7 @@ fn add_implicit_parents(
             .unwrap_or(links[i].line);
         let child = format!("[{} {}]", links[i].kind.name(), links[i].name);
         i += 1;
-        if links.iter().any(|l| l.name == parent) {
+        if names.contains(&parent) {
             continue;
         }
         for kind in kinds::KINDS {
@@ -293,7 +307,9 @@ fn add_implicit_parents(
                     line,
                     format!("{child} parent: {message}; declare `{parent}` with its own section, or fix the id"),
                 )),
-                Some(Ok((grandparent, settings))) => links.push(LinkDecl {
+                Some(Ok((grandparent, settings))) => {
+                    names.insert(parent.clone());
+                    links.push(LinkDecl {
                     name: parent.clone(),
                     line,
                     kind: *kind,
@@ -304,7 +320,8 @@ fn add_implicit_parents(
                     settings,
                     l3: l3::L3::default(),
                     implicit: true,
-                }),
+                })
+                }
             }
             break;
         }

@@ -39,6 +39,9 @@ pub struct LinkDecl {
     pub parent: Option<String>,
     pub mtu: Option<u32>,
     pub mac: MacChoice,
+    /// Whether `mac` was given, rather than the kind's default. A link underlay adopts keeps its
+    /// MAC unless the config names one: its DHCP leases may depend on it.
+    pub mac_explicit: bool,
     pub up: bool,
     pub settings: Box<dyn KindSettings>,
     /// Addresses, routes and the network namespace.
@@ -217,6 +220,7 @@ fn parse_link(
         }
     }
     let mtu = r.number("mtu", 68, 65535).map(|n| n as u32);
+    let mac_explicit = r.line_of("mac").is_some();
     let mac = match kind.default_mac() {
         Some(default) => r.value("mac", MacChoice::parse).unwrap_or(default),
         None => MacChoice::Kernel,
@@ -269,6 +273,7 @@ fn parse_link(
         parent,
         mtu,
         mac,
+        mac_explicit,
         up,
         settings: settings?,
         l3,
@@ -316,6 +321,7 @@ fn add_implicit_parents(
                     parent: Some(grandparent),
                     mtu: None,
                     mac: kind.default_mac().unwrap_or(MacChoice::Kernel),
+                    mac_explicit: false,
                     up: true,
                     settings,
                     l3: l3::L3::default(),

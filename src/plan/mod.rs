@@ -238,7 +238,7 @@ pub fn make(inputs: &Inputs) -> Plan {
             Some(l) if decl.implicit && !inputs.record.owns(netns, l) => Action::External,
             Some(l) => {
                 let owned = inputs.record.owns(netns, l);
-                let diffs = differences(decl, l, parent, inputs);
+                let diffs = differences(decl, l, parent, owned, inputs);
                 if diffs.is_empty() {
                     Action::InSync {
                         index: l.index,
@@ -431,10 +431,12 @@ fn yes_no(on: bool) -> &'static str {
 }
 
 /// Every difference between `decl` and the live link `l` whose parent should be `parent`.
+/// `owned`: the link is underlay's; an adopted one keeps its MAC unless the config names one.
 pub fn differences(
     decl: &LinkDecl,
     l: &LiveLink,
     parent: Option<i32>,
+    owned: bool,
     inputs: &Inputs,
 ) -> Vec<Difference> {
     let mut diffs = Vec::new();
@@ -482,6 +484,7 @@ pub fn differences(
         diffs.push(Difference::new("mtu", mtu, l.mtu, true));
     }
     if let Some(mac) = expected_mac(decl, inputs)
+        && (owned || decl.mac_explicit)
         && Some(mac) != l.mac
     {
         let have = l.mac.map_or("none".to_string(), |m| m.to_string());

@@ -385,3 +385,27 @@ fn stable_macs_come_from_the_root_nic_without_a_machine_id() {
         matches!(action(&plan, &c, "mv0"), Action::Create { mac: Some(m), .. } if *m == expected)
     );
 }
+
+#[test]
+fn adopted_links_keep_their_mac_unless_the_config_names_one() {
+    let mv = macvlan(5, "mv0", 2, Mode::Bridge, MacAddr([2, 0, 0, 0, 0, 0x42]));
+    let live = Snapshot::from_links([nic(2, "eth0"), mv.clone()]);
+    let c = config("[macvlan mv0]\nparent = eth0\n");
+    assert!(matches!(
+        action(&plan_of(&c, &live, &empty_record()), &c, "mv0"),
+        Action::InSync { adopted: true, .. }
+    ));
+    let c = config("[macvlan mv0]\nparent = eth0\nmac = stable\n");
+    assert!(matches!(
+        action(&plan_of(&c, &live, &empty_record()), &c, "mv0"),
+        Action::Change { .. }
+    ));
+    // underlay's own link gets its stable MAC back whatever the config says.
+    let c = config("[macvlan mv0]\nparent = eth0\n");
+    let mut record = empty_record();
+    owned(&mut record, &mv);
+    assert!(matches!(
+        action(&plan_of(&c, &live, &record), &c, "mv0"),
+        Action::Change { .. }
+    ));
+}

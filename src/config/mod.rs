@@ -266,6 +266,12 @@ fn parse_link(
         ));
     }
 
+    let settings = settings?;
+    let mac = if !mac_explicit && settings.inherits_parent_mac() {
+        MacChoice::Kernel
+    } else {
+        mac
+    };
     Some(LinkDecl {
         name,
         line: section.line,
@@ -275,7 +281,7 @@ fn parse_link(
         mac,
         mac_explicit,
         up,
-        settings: settings?,
+        settings,
         l3,
         implicit: false,
     })

@@ -107,6 +107,9 @@ fn the_issue_example_parses() {
     assert_eq!(macvlan(&c, "mv10").bcqueuelen, Some(1000));
     assert_eq!(c.link("dm0").unwrap().parent, None);
     assert_eq!(c.link("iv0").unwrap().mac, MacChoice::Kernel);
+    // A passthru macvlan carries its parent's MAC.
+    assert_eq!(c.link("mvp").unwrap().mac, MacChoice::Kernel);
+    assert_eq!(c.link("mv10").unwrap().mac, MacChoice::Stable);
 }
 
 #[test]

@@ -255,6 +255,11 @@ impl KindSettings for MacvlanSettings {
     fn summary(&self) -> String {
         format!("mode {}", self.mode.name())
     }
+
+    fn inherits_parent_mac(&self) -> bool {
+        // passthru takes the lower device over, MAC included.
+        self.mode == Mode::Passthru
+    }
 }
 
 fn macs(list: &[MacAddr]) -> String {

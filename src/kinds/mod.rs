@@ -133,6 +133,11 @@ pub trait KindSettings: fmt::Debug {
     fn compare(&self, live: &dyn KindSettings) -> Vec<Difference>;
     /// A few words for reports: `id 10`, `mode bridge`.
     fn summary(&self) -> String;
+    /// Whether links with these settings always carry their parent's MAC (a passthru macvlan),
+    /// so the kind's default MAC does not apply.
+    fn inherits_parent_mac(&self) -> bool {
+        false
+    }
 }
 
 /// Downcast `live` to the settings type of the same kind. A mismatch means the live link is of

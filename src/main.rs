@@ -132,6 +132,7 @@ fn init_logging(verbose: u8, quiet: bool) {
 }
 
 fn main() -> ExitCode {
+    underlay::mark_start();
     let args: Vec<String> = std::env::args().collect();
     let name = args.first().map(String::as_str).unwrap_or("underlay");
     let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();

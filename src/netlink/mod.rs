@@ -185,6 +185,12 @@ impl Rtnl {
     }
 
     fn send(&mut self, request: &Request) -> Result<u32, NetlinkError> {
+        static FIRST: std::sync::Once = std::sync::Once::new();
+        FIRST.call_once(|| {
+            if let Some(t) = crate::since_start() {
+                log::debug!("first netlink message {} µs after start", t.as_micros());
+            }
+        });
         self.next_seq = self.next_seq.wrapping_add(1).max(1);
         let seq = self.next_seq;
         let result = match &request.body {

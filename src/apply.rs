@@ -447,14 +447,14 @@ impl Executor<'_> {
             let oif = index as u32;
             for r in &l3.remove_routes {
                 let what = format!(
-                    "removed route {} from {} (not in the config)",
+                    "route {} from {} (not in the config)",
                     show_route(r),
                     decl.name
                 );
                 removals.push((ns.clone(), route::delete(oif, r).map_err(net)?, what));
             }
             for a in &l3.remove_addresses {
-                let what = format!("removed address {a} from {} (not in the config)", decl.name);
+                let what = format!("address {a} from {} (not in the config)", decl.name);
                 removals.push((ns.clone(), addr::delete(oif, a).map_err(net)?, what));
             }
             for a in &l3.kept_addresses {
@@ -473,7 +473,7 @@ impl Executor<'_> {
                 );
             }
             for a in &l3.add_addresses {
-                let what = format!("added address {} to {}", a.net, decl.name);
+                let what = format!("address {} to {}", a.net, decl.name);
                 addresses.push((
                     ns.clone(),
                     addr::add(oif, &a.net, a.nodad).map_err(net)?,
@@ -481,11 +481,15 @@ impl Executor<'_> {
                 ));
             }
             for r in &l3.add_routes {
-                let what = format!("added route {} to {}", show_route(r), decl.name);
+                let what = format!("route {} to {}", show_route(r), decl.name);
                 routes.push((ns.clone(), route::add(oif, r).map_err(net)?, what));
             }
         }
-        for phase in [removals, addresses, routes] {
+        for (phase, done, doing) in [
+            (removals, "removed", "remove"),
+            (addresses, "added", "add"),
+            (routes, "added", "add"),
+        ] {
             if phase.is_empty() {
                 continue;
             }
@@ -499,11 +503,11 @@ impl Executor<'_> {
             {
                 match result {
                     Ok(()) => {
-                        log::info!("{what}");
+                        log::info!("{done} {what}");
                         outcome.changed += 1;
                     }
                     Err(e) => {
-                        log::error!("could not do this: {what}: {e}");
+                        log::error!("could not {doing} {what}: {e}");
                         outcome.failed += 1;
                     }
                 }

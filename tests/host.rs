@@ -468,3 +468,23 @@ fn a_config_others_could_change_is_refused() {
     );
     assert!(lab.link("mv0").is_some());
 }
+
+#[test]
+fn a_foreign_link_with_a_non_utf8_name_does_not_stop_the_run() {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(lab) = Lab::new() else { return };
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    let status = Command::new("ip")
+        .args([
+            "-n", &lab.ns, "link", "add", "ve0", "type", "veth", "peer", "name",
+        ])
+        .arg(odd)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    lab.config("[macvlan mv0]\nparent = vp0\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(lab.underlay(&["check"]).code, 0);
+    assert_eq!(lab.underlay(&["show"]).code, 0);
+}

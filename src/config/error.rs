@@ -64,7 +64,7 @@ impl ConfigError {
 
 /// All problems found in one file, in line order. A config is only accepted when this is empty.
 #[derive(Debug, Default)]
-pub struct Problems(Vec<ConfigError>);
+pub struct Problems(Vec<ConfigError>, usize);
 
 impl Problems {
     /// Past this many, more errors are noise (usually a file that is not a config at all).
@@ -73,6 +73,8 @@ impl Problems {
     pub fn push(&mut self, error: ConfigError) {
         if self.0.len() < Self::MAX {
             self.0.push(error);
+        } else {
+            self.1 += 1;
         }
     }
 
@@ -91,6 +93,12 @@ impl Problems {
 
     pub fn into_sorted(mut self) -> Vec<ConfigError> {
         self.0.sort_by_key(|e| e.line.unwrap_or(0));
+        if self.1 > 0 {
+            self.0.push(ConfigError::file(format!(
+                "the file has {} more problems, not shown; fix these first (is it really an underlay config?)",
+                self.1
+            )));
+        }
         self.0
     }
 }

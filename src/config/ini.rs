@@ -56,6 +56,9 @@ pub fn lex(bytes: &[u8], problems: &mut Problems) -> Vec<Section> {
     let bytes = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(bytes);
 
     let mut sections: Vec<Section> = Vec::new();
+    // After a header that could not be read, its keys belong to no section we know: skip them
+    // rather than blame them on the section before.
+    let mut in_broken_section = false;
     for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = index + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -69,6 +72,15 @@ pub fn lex(bytes: &[u8], problems: &mut Problems) -> Vec<Section> {
                 continue;
             }
         };
+        if text.contains('\r') {
+            problems.push(ConfigError::at(
+                line,
+                "this line holds a carriage return (U+000D) in the middle: the file seems to use \
+                 old Mac (CR-only) line endings; save it with LF or CRLF line endings"
+                    .into(),
+            ));
+            continue;
+        }
         if let Some(bad) = text.chars().find(|c| c.is_control() && *c != '\t') {
             problems.push(ConfigError::at(
                 line,
@@ -85,14 +97,23 @@ pub fn lex(bytes: &[u8], problems: &mut Problems) -> Vec<Section> {
         }
         if text.starts_with('[') {
             match parse_header(text) {
-                Ok((word, name)) => sections.push(Section {
-                    word,
-                    name,
-                    line,
-                    entries: Vec::new(),
-                }),
-                Err(message) => problems.push(ConfigError::at(line, message)),
+                Ok((word, name)) => {
+                    in_broken_section = false;
+                    sections.push(Section {
+                        word,
+                        name,
+                        line,
+                        entries: Vec::new(),
+                    })
+                }
+                Err(message) => {
+                    in_broken_section = true;
+                    problems.push(ConfigError::at(line, message))
+                }
             }
+            continue;
+        }
+        if in_broken_section {
             continue;
         }
         let Some((key, value)) = text.split_once('=') else {
@@ -149,6 +170,12 @@ fn parse_header(text: &str) -> Result<(String, Option<String>), String> {
             "`{text}` is not a complete section header; write it as `[kind name]`, e.g. `[macvlan mv0]`"
         ));
     };
+    if inner.contains(['[', ']']) {
+        return Err(format!(
+            "`{text}` has more than one pair of brackets; write `[{}]`",
+            inner.trim_matches(['[', ']']).trim()
+        ));
+    }
     let words: Vec<&str> = inner.split_whitespace().collect();
     match words.as_slice() {
         [] => Err("empty section header `[]`; write `[kind name]`, e.g. `[vlan eth0.10]`".into()),

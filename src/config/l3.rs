@@ -24,6 +24,8 @@ pub struct AddressDecl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteDecl {
     pub route: Route,
+    /// The key it came from: `route`, or `gateway` for a default route.
+    pub key: &'static str,
     /// Whether `metric` was given; otherwise the kernel's default applies (0, or 1024 for IPv6).
     pub line: usize,
 }
@@ -107,7 +109,19 @@ fn parse_cidr(text: &str) -> Result<IpNet, String> {
             if ip.is_ipv4() { 24 } else { 64 },
             if ip.is_ipv4() { 32 } else { 128 }
         ),
-        Err(_) => format!("`{text}` is not an address with a prefix length, such as 192.168.0.10/24 or 2001:db8::10/64"),
+        Err(_) => match text
+            .split_once('/')
+            .map(|(ip, len)| (ip.parse::<IpAddr>(), len.parse::<u8>()))
+        {
+            Some((Ok(ip), Ok(len))) => format!(
+                "`{text}`: /{len} is too long for {} (at most /{})",
+                if ip.is_ipv4() { "IPv4" } else { "IPv6" },
+                if ip.is_ipv4() { 32 } else { 128 }
+            ),
+            _ => format!(
+                "`{text}` is not an address with a prefix length, such as 192.168.0.10/24 or 2001:db8::10/64"
+            ),
+        },
     })
 }
 
@@ -123,7 +137,14 @@ fn parse_route(text: &str) -> Result<Route, String> {
         .next()
         .ok_or("a destination is missing; write e.g. `192.168.0.192/27 via 192.168.0.1`")?;
     let (mut via, mut metric, mut table, mut src) = (None, None, None, None);
+    let mut seen: Vec<&str> = Vec::new();
     while let Some(word) = words.next() {
+        if seen.contains(&word) {
+            return Err(format!(
+                "`{word}` is given twice; give each route option once"
+            ));
+        }
+        seen.push(word);
         let mut value = |what: &str| {
             words
                 .next()
@@ -131,12 +152,18 @@ fn parse_route(text: &str) -> Result<Route, String> {
         };
         match word {
             "via" => via = Some(parse_ip(value("192.168.0.1")?)?),
-            "metric" => metric = Some(values::number(value("100")?, 0, u32::MAX as u64)? as u32),
+            "metric" => {
+                let m = value("100")?;
+                let n = values::number(m, 0, u32::MAX as u64)
+                    .map_err(|e| format!("`metric {m}`: {e}"))?;
+                metric = Some(n as u32);
+            }
             "table" => {
                 let t = value("100")?;
                 table = Some(match t {
                     "main" => RT_TABLE_MAIN,
-                    _ => values::number(t, 1, u32::MAX as u64)? as u32,
+                    _ => values::number(t, 1, u32::MAX as u64)
+                        .map_err(|e| format!("`table {t}`: {e}"))? as u32,
                 });
                 if table == Some(255) {
                     return Err("table 255 is the kernel's local table; pick another".into());
@@ -160,7 +187,16 @@ fn parse_route(text: &str) -> Result<Route, String> {
                 );
             }
         },
-        _ => parse_cidr(dest)?.trunc(),
+        _ => {
+            let net = parse_cidr(dest)?;
+            if net != net.trunc() {
+                return Err(format!(
+                    "{dest} has host bits set; write the network, {}",
+                    net.trunc()
+                ));
+            }
+            net
+        }
     };
     for (what, ip) in [("via", via), ("src", src)] {
         if let Some(ip) = ip
@@ -237,7 +273,11 @@ pub fn read(r: &mut SectionReader) -> L3 {
         gateways.push((gw, line));
     }
     for (route, line) in r.values("route", parse_route) {
-        l3.routes.push(RouteDecl { route, line });
+        l3.routes.push(RouteDecl {
+            route,
+            key: "route",
+            line,
+        });
     }
     for (gw, line) in gateways {
         let dst: IpNet = if gw.is_ipv4() {
@@ -247,6 +287,7 @@ pub fn read(r: &mut SectionReader) -> L3 {
         }
         .unwrap_or_default();
         l3.routes.push(RouteDecl {
+            key: "gateway",
             route: Route {
                 dst,
                 via: Some(gw),
@@ -274,12 +315,48 @@ fn on_link(ip: &IpAddr, l3: &L3) -> bool {
             .any(|r| r.route.via.is_none() && r.route.dst.contains(ip))
 }
 
+/// Why `gw` cannot be a next hop on a link with these addresses, if it cannot.
+fn not_a_gateway(gw: &IpAddr, l3: &L3) -> Option<String> {
+    if gw.is_unspecified() || gw.is_multicast() || gw.is_loopback() {
+        return Some(format!(
+            "{gw} cannot be a gateway; give the router's unicast address"
+        ));
+    }
+    if l3.addresses.iter().any(|a| a.net.addr() == *gw) {
+        return Some(format!(
+            "{gw} is this link's own address; give the router's address"
+        ));
+    }
+    for a in &l3.addresses {
+        if let IpNet::V4(v4) = a.net
+            && v4.prefix_len() < 31
+            && let IpAddr::V4(g) = gw
+            && (*g == v4.network() || *g == v4.broadcast())
+        {
+            let what = if *g == v4.network() {
+                "network"
+            } else {
+                "broadcast"
+            };
+            return Some(format!(
+                "{gw} is the {what} address of {}; give the router's address",
+                v4.trunc()
+            ));
+        }
+    }
+    None
+}
+
 /// Checks across the whole config: every address used once, every gateway reachable, links in
 /// namespaces only on parents in the host.
 pub fn check_all(links: &[LinkDecl], problems: &mut Problems) {
     let by_name: std::collections::HashMap<&str, &LinkDecl> =
         links.iter().map(|l| (l.name.as_str(), l)).collect();
     let mut seen: std::collections::HashMap<IpAddr, (&str, usize)> =
+        std::collections::HashMap::new();
+    // (netns, destination, table, metric) -> (link, line)
+    type RouteKey = (Option<String>, IpNet, u32, u32);
+    let mut routes: std::collections::HashMap<RouteKey, (String, usize)> =
         std::collections::HashMap::new();
     for link in links {
         let label = format!("[{} {}]", link.kind.name(), link.name);
@@ -298,11 +375,11 @@ pub fn check_all(links: &[LinkDecl], problems: &mut Problems) {
         }
         for r in &link.l3.routes {
             let Some(gw) = r.route.via else { continue };
-            let key = if r.route.dst.prefix_len() == 0 {
-                "gateway"
-            } else {
-                "route"
-            };
+            let key = r.key;
+            if let Some(why) = not_a_gateway(&gw, &link.l3) {
+                problems.push(ConfigError::in_section(r.line, &label, Some(key), why));
+                continue;
+            }
             let same_family = link
                 .l3
                 .addresses
@@ -351,6 +428,28 @@ pub fn check_all(links: &[LinkDecl], problems: &mut Problems) {
                 ));
             }
         }
+        // In file order, so the later of two clashing lines is the one reported.
+        let mut in_order: Vec<&RouteDecl> = link.l3.routes.iter().collect();
+        in_order.sort_by_key(|r| r.line);
+        for r in in_order {
+            let route = &r.route;
+            let key = (link.l3.netns.clone(), route.dst, route.table, route.metric);
+            match routes.get(&key) {
+                Some((other, line)) => problems.push(ConfigError::in_section(
+                    r.line,
+                    &label,
+                    Some(r.key),
+                    format!(
+                        "a second route to {} in table {} with metric {} (the first is {other}'s, line {line}); \
+                         the kernel keeps one: give one of them another metric",
+                        route.dst, route.table, route.metric
+                    ),
+                )),
+                None => {
+                    routes.insert(key, (link.name.clone(), r.line));
+                }
+            }
+        }
         if let Some(parent) = link.parent.as_deref()
             && let Some(p) = by_name.get(parent)
             && let Some(ns) = &p.l3.netns
@@ -383,7 +482,10 @@ mod tests {
                 .unwrap_err()
                 .contains("is not an address with a prefix length")
         );
-        assert!(parse_address("192.168.0.10/33").is_err());
+        assert_eq!(
+            parse_address("192.168.0.10/33").unwrap_err(),
+            "`192.168.0.10/33`: /33 is too long for IPv4 (at most /32)"
+        );
         assert!(
             parse_address("192.168.0.0/24").unwrap_err().contains(
                 "network address of its subnet; give a host address such as 192.168.0.1/24"
@@ -422,10 +524,19 @@ mod tests {
                 .to_string(),
             "::/0"
         );
-        // A host-bit destination is read as its network.
         assert_eq!(
-            parse_route("10.1.2.3/8").unwrap().dst.to_string(),
-            "10.0.0.0/8"
+            parse_route("10.1.2.3/8").unwrap_err(),
+            "10.1.2.3/8 has host bits set; write the network, 10.0.0.0/8"
+        );
+        assert!(
+            parse_route("10.0.0.0/8 metric 5 metric 6")
+                .unwrap_err()
+                .contains("`metric` is given twice")
+        );
+        assert!(
+            parse_route("10.0.0.0/8 table 0")
+                .unwrap_err()
+                .starts_with("`table 0`: 0 is out of range")
         );
         assert!(
             parse_route("default")

@@ -116,9 +116,14 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
         }
         let Some(kind) = kinds::by_name(&section.word) else {
             let known: Vec<&str> = kinds::KINDS.iter().map(|k| k.name()).collect();
-            let hint = values::closest(&section.word, known.iter().copied())
-                .map(|k| format!(" Did you mean `{k}`?"))
-                .unwrap_or_default();
+            let lower = section.word.to_ascii_lowercase();
+            let hint = if known.contains(&lower.as_str()) {
+                format!(" Kinds are lower-case: write `{lower}`.")
+            } else {
+                values::closest(&lower, known.iter().copied())
+                    .map(|k| format!(" Did you mean `{k}`?"))
+                    .unwrap_or_default()
+            };
             problems.push(ConfigError::at(
                 section.line,
                 format!(
@@ -235,8 +240,8 @@ fn parse_link(
             line,
             Some("parent"),
             format!(
-                "missing; a {} needs a parent, e.g. `parent = eth0`",
-                kind.name()
+                "missing; {} needs a parent, e.g. `parent = eth0`",
+                values::a(kind.name())
             ),
         );
     }
@@ -257,7 +262,7 @@ fn parse_link(
         }
         kinds::kinds_taking(key)
     };
-    r.finish(&format!("a {}", kind.name()), explain);
+    r.finish(&values::a(kind.name()), explain);
     if settings.is_none() && problems.len() == problems_before {
         // A kind must report why it refused a section; never drop a link silently.
         problems.push(ConfigError::at(
@@ -296,6 +301,7 @@ fn add_implicit_parents(
 ) {
     let mut names: std::collections::HashSet<String> =
         links.iter().map(|l| l.name.clone()).collect();
+    let mut origin: HashMap<String, String> = HashMap::new();
     let mut i = 0;
     while i < links.len() {
         let Some(parent) = links[i].parent.clone() else {
@@ -306,7 +312,11 @@ fn add_implicit_parents(
             .get(&links[i].name)
             .copied()
             .unwrap_or(links[i].line);
-        let child = format!("[{} {}]", links[i].kind.name(), links[i].name);
+        // An implicit link's problem is the declared section's: that is where the name is.
+        let child = origin
+            .get(&links[i].name)
+            .cloned()
+            .unwrap_or_else(|| format!("[{} {}]", links[i].kind.name(), links[i].name));
         i += 1;
         if names.contains(&parent) {
             continue;
@@ -320,6 +330,7 @@ fn add_implicit_parents(
                 )),
                 Some(Ok((grandparent, settings))) => {
                     names.insert(parent.clone());
+                    origin.insert(parent.clone(), child.clone());
                     links.push(LinkDecl {
                     name: parent.clone(),
                     line,

@@ -5,6 +5,19 @@ use super::error::{ConfigError, Problems};
 use super::ini::{Entry, Section};
 use super::values;
 
+/// The message for `key =` with nothing after it: the parser's own advice, taken from what it
+/// says about an empty value ("... is not a boolean; write yes or no").
+fn missing_value<T>(key: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> String {
+    match parse("") {
+        Err(e) if e.contains("is missing") => e,
+        Err(e) => match e.split_once("; ") {
+            Some((_, advice)) => format!("a value is missing after `=`; {advice}"),
+            None => format!("a value is missing after `=`; give one, or delete the `{key}` line"),
+        },
+        Ok(_) => format!("a value is missing after `=`; give one, or delete the `{key}` line"),
+    }
+}
+
 pub struct SectionReader<'a> {
     section: &'a Section,
     label: String,
@@ -88,6 +101,11 @@ impl<'a> SectionReader<'a> {
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Option<T> {
         let entry = self.one(key)?;
+        if entry.value.is_empty() {
+            let message = missing_value(key, parse);
+            self.error(entry.line, Some(key), message);
+            return None;
+        }
         match parse(&entry.value) {
             Ok(value) => Some(value),
             Err(message) => {
@@ -105,6 +123,11 @@ impl<'a> SectionReader<'a> {
     ) -> Vec<(T, usize)> {
         let mut out = Vec::new();
         for entry in self.all(key) {
+            if entry.value.is_empty() {
+                let message = missing_value(key, &mut parse);
+                self.error(entry.line, Some(key), message);
+                continue;
+            }
             match parse(&entry.value) {
                 Ok(value) => out.push((value, entry.line)),
                 Err(message) => self.error(entry.line, Some(key), message),
@@ -150,9 +173,9 @@ impl<'a> SectionReader<'a> {
                 let mut m = format!("{what} takes no key `{key}`");
                 let others = elsewhere(key);
                 if !others.is_empty() {
+                    // A real key of another kind: say whose, no spelling guess.
                     m.push_str(&format!(" (it belongs to {})", others.join(", ")));
-                }
-                if let Some(near) = values::closest(&lower, self.allowed.iter().copied()) {
+                } else if let Some(near) = values::closest(&lower, self.allowed.iter().copied()) {
                     m.push_str(&format!("; did you mean `{near}`?"));
                 }
                 m

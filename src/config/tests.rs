@@ -397,9 +397,29 @@ fn layer3_errors_carry_line_numbers() {
         "t.conf:4: [macvlan m] gateway: 2001:db8::1 is an IPv6 gateway, but the link has only IPv4 addresses; add an \
          IPv6 `address` in 2001:db8::1's subnet"
     );
-    assert!(one_error("[macvlan m]\nparent = eth0\naddress = 192.168.0.10/33\n").starts_with(
-        "t.conf:3: [macvlan m] address: `192.168.0.10/33` is not an address with a prefix length"
-    ));
+    assert!(
+        one_error("[macvlan m]\nparent = eth0\naddress = 192.168.0.10/33\n").starts_with(
+            "t.conf:3: [macvlan m] address: `192.168.0.10/33`: /33 is too long for IPv4"
+        )
+    );
+    assert!(
+        one_error(
+            "[macvlan m]\nparent = eth0\naddress = 192.168.1.5/24\ngateway = 192.168.1.255\n"
+        )
+        .contains("192.168.1.255 is the broadcast address of 192.168.1.0/24")
+    );
+    assert!(
+        one_error("[macvlan m]\nparent = eth0\naddress = 192.168.1.5/24\ngateway = 192.168.1.5\n")
+            .contains("is this link's own address")
+    );
+    assert!(
+        one_error("[macvlan m]\nparent = eth0\naddress = 192.168.1.5/24\ngateway = 0.0.0.0\n")
+            .contains("0.0.0.0 cannot be a gateway")
+    );
+    assert!(
+        one_error("[macvlan m]\nparent = eth0\naddress = 192.168.1.5/24\ngateway = 192.168.1.1\nroute = default via 192.168.1.2\n")
+            .contains("a second route to 0.0.0.0/0 in table 254 with metric 0")
+    );
     assert!(
         one_error("[macvlan m]\nparent = eth0\naddress = 10.0.0.1\n")
             .starts_with("t.conf:3: [macvlan m] address: `10.0.0.1` has no prefix length")
@@ -426,4 +446,75 @@ fn layer3_errors_carry_line_numbers() {
         one_error("[macvlan a]\nparent = eth0\nnetns = web\n[macvlan b]\nparent = a\n")
             .contains("a lives in netns web")
     );
+}
+
+#[test]
+fn review_findings_read_well() {
+    // Keys after a broken header are not blamed on the section before.
+    let e = errors("[dummy dm0]\n[macvlan mv0 x]\nparent = eth0\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("t.conf:2: section header"), "{e:?}");
+    assert_eq!(errors("[macvlan mv0\nparent = eth0\n").len(), 1);
+    // Implied parents: the error names the section that wrote the parent.
+    let e = one_error("[macvlan mv0]\nparent = eth0.5000.10\n");
+    assert!(
+        e.starts_with("t.conf:2: [macvlan mv0] parent: `eth0.5000` reads as PARENT.ID"),
+        "{e}"
+    );
+    // Articles.
+    assert!(one_error("[ipvlan iv0]\nmode = l2\n").contains("missing; an ipvlan needs a parent"));
+    // An ipvlan's mac: no spelling guess, the reason instead.
+    let e = one_error("[ipvlan iv0]\nparent = eth0\nmac = 02:00:00:00:00:01\n");
+    assert!(
+        e.contains("an ipvlan always shares its parent's MAC") && !e.contains("did you mean"),
+        "{e}"
+    );
+    // A sender's MAC is not an interface's.
+    let e =
+        one_error("[macvlan m]\nparent = eth0\nmode = source\nsource-mac = 33:33:00:00:00:01\n");
+    assert!(
+        e.contains("cannot be the MAC a host sends from (it is multicast)"),
+        "{e}"
+    );
+    assert!(one_error("[macvlan m]\nparent = eth0\nmode = source\nsource-mac = 02:00:00:00:00:01\nsource-mac = 02:00:00:00:00:01\n")
+        .contains("is given twice"));
+    // Empty values say what to write.
+    assert_eq!(
+        one_error("[dummy d]\nup =\n"),
+        "t.conf:2: [dummy d] up: a value is missing after `=`; write yes or no (true/false, on/off and 1/0 work too)"
+    );
+    assert!(
+        one_error("[macvlan m]\nparent = eth0\nmode =\n")
+            .contains("a value is missing after `=`; write bridge (the default)")
+    );
+    assert!(one_error("[dummy d]\nmtu =\n").contains("a number is missing; give one in 68..65535"));
+    // Too many problems: the rest are counted, not dropped silently.
+    let junk: String = (0..60).map(|i| format!("junk{i}\n")).collect();
+    let e = errors(&format!("[global]\n{junk}"));
+    assert_eq!(e.len(), 51);
+    assert!(
+        e[50].contains("the file has 10 more problems, not shown"),
+        "{:?}",
+        e[50]
+    );
+    // CR-only line endings.
+    assert!(one_error("[dummy d]\rmtu = 1400\r").contains("CR-only"));
+    // Kinds are lower-case; one pair of brackets.
+    assert!(one_error("[VLAN eth0.10]\n").contains("Kinds are lower-case: write `vlan`."));
+    assert!(
+        one_error("[[dummy dm0]]\n")
+            .contains("more than one pair of brackets; write `[dummy dm0]`")
+    );
+    // A dotted name whose suffix is no id, and a key that contradicts the name.
+    let e = one_error("[vlan eth0.010]\n");
+    assert!(
+        e.contains("the name's suffix `010` is no VLAN id")
+            && e.contains("rename the link, or give `id = 1..4094`"),
+        "{e}"
+    );
+    assert!(
+        one_error("[vlan eth0.10]\nid = 20\n")
+            .contains("20 contradicts the name eth0.10, which says VLAN 10 on eth0")
+    );
+    ok("[vlan lan.5]\nparent = eth0\nid = 7\n");
 }

@@ -46,7 +46,7 @@ pub fn number(text: &str, min: u64, max: u64) -> Result<u64, String> {
 /// and no `/`, `:` or white space.
 pub fn ifname(text: &str) -> Result<(), String> {
     if text.is_empty() {
-        return Err("the interface name is empty".into());
+        return Err("an interface name is missing; write one, e.g. `eth0`".into());
     }
     if text.len() > 15 {
         return Err(format!(
@@ -70,6 +70,16 @@ pub fn ifname(text: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// "a vlan", "an ipvlan": the kind's name with its article.
+pub fn a(name: &str) -> String {
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
 }
 
 /// The closest word to `word` in `candidates`, if it is close enough to be a likely typo.

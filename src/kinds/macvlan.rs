@@ -11,6 +11,24 @@ use crate::netlink::attr::{self, AttrWriter};
 
 pub struct Macvlan;
 
+/// A `source-mac`: the MAC of a host whose traffic this macvlan receives, so never multicast
+/// or all zeros.
+fn parse_sender(text: &str) -> Result<MacAddr, String> {
+    let mac = MacAddr::parse(text)?;
+    if mac.is_zero() || mac.is_multicast() {
+        return Err(format!(
+            "`{text}` cannot be the MAC a host sends from (it is {}); give the unicast MAC of the \
+             sender whose traffic this macvlan should receive",
+            if mac.is_zero() {
+                "all zeros"
+            } else {
+                "multicast"
+            }
+        ));
+    }
+    Ok(mac)
+}
+
 /// `IFLA_MACVLAN_*` from `<linux/if_link.h>`.
 #[neli::neli_enum(serialized_type = "u16")]
 pub enum IflaMacvlan {
@@ -124,7 +142,7 @@ impl LinkKind for Macvlan {
                 format!("only applies to mode passthru, but the mode is {}; remove it or set `mode = passthru`", mode.name()),
             );
         }
-        let sources = r.values("source-mac", MacAddr::parse_unicast);
+        let sources = r.values("source-mac", parse_sender);
         if let Some((_, line)) = sources.first()
             && mode != Mode::Source
         {
@@ -134,7 +152,17 @@ impl LinkKind for Macvlan {
                 format!("only applies to mode source, but the mode is {}; remove it or set `mode = source`", mode.name()),
             );
         }
-        let mut macs: Vec<MacAddr> = sources.into_iter().map(|(m, _)| m).collect();
+        let mut macs: Vec<MacAddr> = Vec::new();
+        for (mac, line) in &sources {
+            if macs.contains(mac) {
+                r.error(
+                    *line,
+                    Some("source-mac"),
+                    format!("{mac} is given twice; list each sender once"),
+                );
+            }
+            macs.push(*mac);
+        }
         macs.sort_unstable();
         macs.dedup();
         let bcqueuelen = r.number("bcqueuelen", 0, u32::MAX as u64).map(|n| n as u32);

@@ -172,6 +172,14 @@ impl LinkKind for Vlan {
             (None, Some((_, suffix))) => match values::number(suffix, 1, 4094) {
                 Ok(id) => id as u16,
                 Err(message) => {
+                    // The id comes from the name, so say so unless it is plainly out of range.
+                    let message = if message.contains("out of range") {
+                        message
+                    } else {
+                        format!(
+                            "the name's suffix `{suffix}` is no VLAN id ({message}); rename the link, or give `id = 1..4094`"
+                        )
+                    };
                     let line = r.line();
                     r.error(line, Some("id"), message);
                     return None;
@@ -187,6 +195,21 @@ impl LinkKind for Vlan {
                 return None;
             }
         };
+        // `[vlan eth0.10]` with `id = 20` on eth0 is surely a slip: the name says 10.
+        if let (Some((prefix, suffix)), Some(line)) = (dotted, r.line_of("id"))
+            && parent.as_deref() == Some(prefix)
+            && suffix.parse::<u16>().ok() != Some(id)
+        {
+            let name = r.name().to_string();
+            r.error(
+                line,
+                Some("id"),
+                format!(
+                    "{id} contradicts the name {name}, which says VLAN {suffix} on {prefix}; rename the link or drop the key"
+                ),
+            );
+            return None;
+        }
         let mut settings = VlanSettings::new(id);
         settings.protocol = r
             .value("protocol", |text| {

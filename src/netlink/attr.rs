@@ -106,6 +106,12 @@ pub fn read_string(bytes: &[u8]) -> Result<String, NetlinkError> {
         .map_err(|_| NetlinkError::Decode("string attribute is not UTF-8".into()))
 }
 
+/// A NUL-terminated string, with bytes that are not UTF-8 replaced.
+pub fn read_string_lossy(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
 fn fixed<const N: usize>(bytes: &[u8], what: &str) -> Result<[u8; N], NetlinkError> {
     bytes
         .get(..N)

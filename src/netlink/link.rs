@@ -171,7 +171,9 @@ pub fn decode(payload: &[u8]) -> Result<LiveLink, NetlinkError> {
     for a in msg.rtattrs().iter() {
         let p = attr::payload(a);
         match a.rta_type() {
-            Ifla::Ifname => link.name = attr::read_string(p)?,
+            // The kernel allows any bytes but `/`, `:` and white space in names; a foreign
+            // link's odd name must not stop the run (no config can name it anyway).
+            Ifla::Ifname => link.name = attr::read_string_lossy(p),
             Ifla::Mtu => link.mtu = attr::read_u32(p)?,
             Ifla::Address => link.mac = MacAddr::from_slice(p),
             Ifla::PermAddress => {

@@ -641,25 +641,77 @@ fn run_down(args: &DownArgs, deadline: Instant) -> Result<u8, String> {
         }
         return Ok(if failures > 0 { EXIT_FAILED } else { EXIT_OK });
     }
+    // The kernel deletes a link's children with it, in one batch, which is far quicker than one
+    // by one (each deletion waits for an RCU grace period). So only the topmost of the doomed
+    // links are deleted; a second look confirms the rest went with them.
+    let doomed_at = |ns: Option<&str>, index: i32| {
+        doomed
+            .iter()
+            .any(|d| d.netns.as_deref() == ns && d.index == index)
+    };
+    let roots: Vec<&Owned> = doomed
+        .iter()
+        .filter(|o| {
+            let Some(l) = world.link(o.netns.as_deref(), &o.name) else {
+                return true;
+            };
+            let parent_doomed = match o.netns {
+                None => l.parent.is_some_and(|p| doomed_at(None, p)),
+                Some(_) => l.parent_elsewhere.is_some_and(|p| doomed_at(None, p)),
+            };
+            !parent_doomed
+        })
+        .collect();
     let mut items = Vec::new();
-    for o in &doomed {
+    for o in &roots {
         items.push((o.netns.clone(), link::delete(o.index).map_err(net)?));
     }
     let results = sockets.execute(items, deadline)?;
-    for (o, result) in doomed.iter().zip(results) {
+    for (o, result) in roots.iter().zip(results) {
         match result {
             Ok(())
             | Err(KernelError {
                 errno: libc::ENODEV,
                 ..
-            }) => {
-                log::info!("deleted {} {}", o.kind, o.name);
-                record.remove(o.netns.as_deref(), o.index);
-            }
+            }) => {}
             Err(e) => {
                 log::error!("could not delete {} {}: {e}", o.kind, o.name);
                 failures += 1;
             }
+        }
+    }
+    // What is left of the doomed links, namespace by namespace.
+    let mut left: Vec<(Option<String>, i32)> = Vec::new();
+    let mut namespaces: Vec<Option<String>> = doomed.iter().map(|o| o.netns.clone()).collect();
+    namespaces.sort();
+    namespaces.dedup();
+    for ns in namespaces {
+        let socket = match ns.as_deref() {
+            None => &mut sockets.host,
+            Some(name) => match sockets.named.get_mut(name) {
+                Some((_, r)) => r,
+                None => continue,
+            },
+        };
+        let now = Snapshot::take(socket, deadline).map_err(net)?;
+        left.extend(now.links().map(|l| (ns.clone(), l.index)));
+    }
+    for o in &doomed {
+        if left.iter().any(|(ns, i)| *ns == o.netns && *i == o.index) {
+            if !roots
+                .iter()
+                .any(|r| r.netns == o.netns && r.index == o.index)
+            {
+                log::error!(
+                    "{} {} outlived its deleted parent; run `underlay down` again",
+                    o.kind,
+                    o.name
+                );
+                failures += 1;
+            }
+        } else {
+            log::info!("deleted {} {}", o.kind, o.name);
+            record.remove(o.netns.as_deref(), o.index);
         }
     }
     failures += remove_namespaces(&mut record, &mut sockets, deadline);

@@ -52,6 +52,10 @@ impl Snapshot {
         self.names.get(name).and_then(|i| self.links.get(i))
     }
 
+    pub fn links(&self) -> impl Iterator<Item = &LiveLink> {
+        self.links.values()
+    }
+
     pub fn links_named(&self) -> impl Iterator<Item = &str> {
         self.links.values().map(|l| l.name.as_str())
     }

@@ -32,14 +32,13 @@ impl Snapshot {
         loop {
             attempts += 1;
             let request = link::dump_request()?;
-            match rtnl.dump(&request, Rtm::Newlink, deadline) {
-                Ok(payloads) => {
-                    let mut links = Vec::with_capacity(payloads.len());
-                    for payload in payloads {
-                        links.push(link::decode(&payload)?);
-                    }
-                    return Ok(Snapshot::from_links(links));
-                }
+            let mut links = Vec::new();
+            let dumped = rtnl.dump_each(&request, Rtm::Newlink, deadline, |payload| {
+                links.push(link::decode(payload)?);
+                Ok(())
+            });
+            match dumped {
+                Ok(()) => return Ok(Snapshot::from_links(links)),
                 Err(NetlinkError::Interrupted | NetlinkError::Truncated) if attempts < 5 => {
                     log::debug!("link dump interrupted; dumping again");
                 }
@@ -170,13 +169,20 @@ impl NsView {
     /// Dump addresses and routes too.
     pub fn take_l3(&mut self, rtnl: &mut Rtnl, deadline: Instant) -> Result<(), NetlinkError> {
         let mut addresses = Vec::new();
-        for payload in rtnl.dump(&addr::dump_request()?, Rtm::Newaddr, deadline)? {
-            addresses.extend(addr::decode(&payload)?);
-        }
+        rtnl.dump_each(&addr::dump_request()?, Rtm::Newaddr, deadline, |payload| {
+            addresses.extend(addr::decode(payload)?);
+            Ok(())
+        })?;
         let mut routes = Vec::new();
-        for payload in rtnl.dump(&route::dump_request()?, Rtm::Newroute, deadline)? {
-            routes.extend(route::decode(&payload)?);
-        }
+        rtnl.dump_each(
+            &route::dump_request()?,
+            Rtm::Newroute,
+            deadline,
+            |payload| {
+                routes.extend(route::decode(payload)?);
+                Ok(())
+            },
+        )?;
         self.addresses = addresses;
         self.routes = routes;
         Ok(())

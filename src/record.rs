@@ -207,6 +207,7 @@ mod tests {
             mac: None,
             permanent_mac: None,
             up: true,
+            group: 0,
         }
     }
 

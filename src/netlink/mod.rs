@@ -342,10 +342,26 @@ impl Rtnl {
         reply: Rtm,
         deadline: Instant,
     ) -> Result<Vec<Vec<u8>>, NetlinkError> {
+        let mut out = Vec::new();
+        self.dump_each(request, reply, deadline, |payload| {
+            out.push(payload.to_vec());
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Dump a table, handing each reply payload of type `reply` to `each` as it arrives, so a
+    /// table of thousands of entries is never held twice in memory.
+    pub fn dump_each(
+        &mut self,
+        request: &Request,
+        reply: Rtm,
+        deadline: Instant,
+        mut each: impl FnMut(&[u8]) -> Result<(), NetlinkError>,
+    ) -> Result<(), NetlinkError> {
         let seq = self.send(request)?;
         let port = self.port();
         let reply: u16 = reply.into();
-        let mut out = Vec::new();
         loop {
             for message in self.receive(deadline)? {
                 if message.port != port || message.seq != seq {
@@ -360,13 +376,13 @@ impl Rtnl {
                     return Err(NetlinkError::Interrupted);
                 }
                 match message.kind {
-                    NLMSG_DONE => return Ok(out),
+                    NLMSG_DONE => return Ok(()),
                     NLMSG_ERROR => {
                         parse_ack(&message)?.map_err(NetlinkError::Kernel)?;
-                        return Ok(out);
+                        return Ok(());
                     }
                     NLMSG_NOOP => {}
-                    k if k == reply => out.push(message.payload),
+                    k if k == reply => each(&message.payload)?,
                     _ => {}
                 }
             }

@@ -23,6 +23,7 @@ fn nic(index: i32, name: &str) -> LiveLink {
         mac: Some(MacAddr([0x52, 0x54, 0, 0, 0, index as u8])),
         permanent_mac: Some(MacAddr([0x52, 0x54, 0, 0, 0, index as u8])),
         up: true,
+        group: 0,
     }
 }
 
@@ -44,6 +45,7 @@ fn macvlan(index: i32, name: &str, parent: i32, mode: Mode, mac: MacAddr) -> Liv
         mac: Some(mac),
         permanent_mac: None,
         up: true,
+        group: 0,
     }
 }
 
@@ -258,6 +260,7 @@ fn recreation_is_refused_when_a_foreign_link_sits_on_top() {
         mac: None,
         permanent_mac: None,
         up: true,
+        group: 0,
     };
     let foreign = macvlan(6, "theirs", 5, Mode::Bridge, MacAddr([2, 0, 0, 0, 0, 6]));
     let live = Snapshot::from_links([nic(2, "eth0"), v.clone(), foreign]);

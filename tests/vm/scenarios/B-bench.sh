@@ -55,7 +55,8 @@ for n in $sizes; do
     # start to the first netlink message (underlay -v prints it).
     if [ "$n" = 400 ] || [ "$sizes" = "$n" ]; then
         busybox time -v "$U" -q apply >/tmp/rss.out 2>&1
-        rss=$(awk -F: '/Maximum resident/ { gsub(/ /, "", $2); print $2 }' /tmp/rss.out)
+        # busybox time takes ru_maxrss (KiB) for a page count and multiplies it by 4 (4 KiB pages).
+        rss=$(awk -F: '/Maximum resident/ { gsub(/ /, "", $2); print int($2 / 4) }' /tmp/rss.out)
         echo "BENCH arch=$(uname -m) n=$n tool=underlay op=peak-rss-kib secs=$rss rc=0"
         "$U" -q down >/dev/null 2>&1
         start=$("$U" -v apply --dry-run 2>&1 | awk '/first netlink message/ { print $(NF-3); exit }')

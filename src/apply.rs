@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::config::{Config, LinkDecl};
 use crate::kinds::{self, LinkKind};
-use crate::live::World;
+use crate::live::{Snapshot, World};
 use crate::mac::MacAddr;
 use crate::netlink::link::{self, LinkChange, NewLink};
 use crate::netlink::{KernelError, NetlinkError, Request, Rtnl, addr, route};
@@ -57,6 +57,20 @@ impl Sockets {
                 .map(|(_, r)| r)
                 .ok_or_else(|| format!("netns {name} is not open")),
         }
+    }
+
+    /// A fresh link snapshot of `netns`, if underlay has a socket there.
+    pub fn snapshot(
+        &mut self,
+        netns: Option<&str>,
+        deadline: Instant,
+    ) -> Result<Option<Snapshot>, String> {
+        let Ok(socket) = self.socket(netns) else {
+            return Ok(None);
+        };
+        Snapshot::take(socket, deadline)
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 
     fn namespace_fd(&self, netns: Option<&str>) -> Option<i32> {

@@ -703,14 +703,9 @@ fn run_down(args: &DownArgs, deadline: Instant) -> Result<u8, String> {
     }
     let mut leftovers: Vec<(Option<String>, i32)> = Vec::new();
     for ns in &in_group {
-        let socket = match ns.as_deref() {
-            None => &mut sockets.host,
-            Some(name) => match sockets.named.get_mut(name) {
-                Some((_, r)) => r,
-                None => continue,
-            },
+        let Some(now) = sockets.snapshot(ns.as_deref(), deadline)? else {
+            continue;
         };
-        let now = Snapshot::take(socket, deadline).map_err(net)?;
         leftovers.extend(
             now.links()
                 .filter(|l| l.group == group)
@@ -747,14 +742,9 @@ fn run_down(args: &DownArgs, deadline: Instant) -> Result<u8, String> {
     namespaces.sort();
     namespaces.dedup();
     for ns in namespaces {
-        let socket = match ns.as_deref() {
-            None => &mut sockets.host,
-            Some(name) => match sockets.named.get_mut(name) {
-                Some((_, r)) => r,
-                None => continue,
-            },
+        let Some(now) = sockets.snapshot(ns.as_deref(), deadline)? else {
+            continue;
         };
-        let now = Snapshot::take(socket, deadline).map_err(net)?;
         left.extend(now.links().map(|l| (ns.clone(), l.index)));
     }
     for o in &doomed {

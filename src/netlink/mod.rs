@@ -531,7 +531,7 @@ mod tests {
         let mut tlv = ((4 + text.len()) as u16).to_ne_bytes().to_vec();
         tlv.extend_from_slice(&1u16.to_ne_bytes());
         tlv.extend_from_slice(text);
-        while tlv.len() % 4 != 0 {
+        while !tlv.len().is_multiple_of(4) {
             tlv.push(0);
         }
         payload.extend(tlv);

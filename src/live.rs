@@ -124,6 +124,9 @@ impl Snapshot {
                 }
                 // The kernel dropped events for us: the snapshot may be stale, so take a new one.
                 Err(NetlinkError::Io(_, e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    log::debug!(
+                        "link events were lost (the socket overflowed); dumping the links again"
+                    );
                     *self = Snapshot::take(rtnl, deadline)?;
                 }
                 Err(e) => return Err(e),
@@ -148,6 +151,9 @@ impl Snapshot {
                     }
                 }
                 Err(NetlinkError::Io(_, e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    log::debug!(
+                        "link events were lost (the socket overflowed); dumping the links again"
+                    );
                     *self = Snapshot::take(rtnl, deadline)?;
                 }
                 Err(e) => return Err(e),

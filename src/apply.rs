@@ -532,19 +532,9 @@ impl Executor<'_> {
 
     /// How many live ancestors a recorded link has.
     fn depth_of(&self, owned: &Owned) -> usize {
-        let Some(view) = self.world.view(owned.netns.as_deref()) else {
-            return 0;
-        };
-        let mut depth = 0;
-        let mut cur = view.links.by_index(owned.index).and_then(|l| l.parent);
-        while let Some(p) = cur {
-            depth += 1;
-            if depth > 64 {
-                break;
-            }
-            cur = view.links.by_index(p).and_then(|l| l.parent);
-        }
-        depth
+        self.world
+            .view(owned.netns.as_deref())
+            .map_or(0, |view| view.links.depth(owned.index))
     }
 }
 

@@ -54,9 +54,14 @@ fn machine_id() -> Option<[u8; 16]> {
         .and_then(|t| mac::parse_machine_id(&t))
 }
 
-fn random_mac() -> MacAddr {
-    let mut bytes = [0u8; 6];
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
     let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    bytes
+}
+
+fn random_mac() -> MacAddr {
+    let mut bytes = random_bytes::<6>();
     bytes[0] = (bytes[0] & 0xfe) | 0x02;
     MacAddr(bytes)
 }
@@ -555,11 +560,9 @@ pub fn show(path: &str) -> u8 {
             for r in view
                 .routes
                 .iter()
-                .filter(|r| r.oif == Some(l.index as u32) && r.kind == 1)
+                .filter(|r| r.is_static_on(l.index as u32))
             {
-                if r.protocol == 4 || r.protocol == 3 {
-                    println!("{:<15} route {}", "", show_route(&r.route));
-                }
+                println!("{:<15} route {}", "", show_route(&r.route));
             }
         }
     }
@@ -614,19 +617,10 @@ fn run_down(args: &DownArgs, deadline: Instant) -> Result<u8, String> {
     }
     // Children first: links in named namespaces sit on host links; then deeper host links.
     let depth = |o: &Owned| -> usize {
-        let Some(view) = world.view(o.netns.as_deref()) else {
-            return 0;
-        };
-        let mut d = usize::from(o.netns.is_some()) * 64;
-        let mut cur = view.links.by_index(o.index).and_then(|l| l.parent);
-        while let Some(p) = cur {
-            d += 1;
-            if d > 128 {
-                break;
-            }
-            cur = view.links.by_index(p).and_then(|l| l.parent);
-        }
-        d
+        let below = world
+            .view(o.netns.as_deref())
+            .map_or(0, |v| v.links.depth(o.index));
+        below + usize::from(o.netns.is_some()) * 100
     };
     doomed.sort_by_key(|o| std::cmp::Reverse(depth(o)));
     if args.dry_run {
@@ -775,9 +769,7 @@ fn run_down(args: &DownArgs, deadline: Instant) -> Result<u8, String> {
 
 /// A netdev group number no live link uses, to gather the links `down` deletes in one batch.
 fn unused_group(world: &World) -> u32 {
-    let mut bytes = [0u8; 4];
-    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
-    let mut group = u32::from_ne_bytes(bytes) | 0x4000_0000;
+    let mut group = u32::from_ne_bytes(random_bytes::<4>()) | 0x4000_0000;
     let used = |g: u32| {
         world.host.links.links().any(|l| l.group == g)
             || world
@@ -813,7 +805,8 @@ fn remove_namespaces(record: &mut Record, sockets: &mut Sockets, deadline: Insta
             .and_then(|r| Snapshot::take(r, deadline).map_err(|e| e.to_string()))
         {
             Ok(s) => s
-                .links_named()
+                .links()
+                .map(|l| l.name.as_str())
                 .filter(|name| *name != "lo")
                 .map(str::to_string)
                 .collect(),

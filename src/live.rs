@@ -55,8 +55,18 @@ impl Snapshot {
         self.links.values()
     }
 
-    pub fn links_named(&self) -> impl Iterator<Item = &str> {
-        self.links.values().map(|l| l.name.as_str())
+    /// How many ancestors the link `index` has here (bounded, in case of a loop).
+    pub fn depth(&self, index: i32) -> usize {
+        let mut depth = 0;
+        let mut cur = self.by_index(index).and_then(|l| l.parent);
+        while let Some(p) = cur {
+            depth += 1;
+            if depth > 64 {
+                break;
+            }
+            cur = self.by_index(p).and_then(|l| l.parent);
+        }
+        depth
     }
 
     pub fn by_index(&self, index: i32) -> Option<&LiveLink> {

@@ -3,7 +3,7 @@
 
 use std::any::Any;
 
-use super::{Difference, KindSettings, LinkKind, MacChoice, same_kind};
+use super::{Difference, KindSettings, LinkKind, MacChoice, same_kind, yes_no};
 use crate::config::section::SectionReader;
 use crate::mac::MacAddr;
 use crate::netlink::NetlinkError;
@@ -298,10 +298,6 @@ fn macs(list: &[MacAddr]) -> String {
         .map(|m| m.to_string())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn yes_no(on: bool) -> &'static str {
-    if on { "yes" } else { "no" }
 }
 
 #[cfg(test)]

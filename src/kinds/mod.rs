@@ -60,6 +60,11 @@ impl MacChoice {
     }
 }
 
+/// How booleans read in reports, as the config writes them.
+pub fn yes_no(on: bool) -> &'static str {
+    if on { "yes" } else { "no" }
+}
+
 /// One attribute that differs between the config and the live link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {

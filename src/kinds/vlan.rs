@@ -4,7 +4,7 @@ use std::any::Any;
 
 use neli::consts::rtnl::{IflaVlan, IflaVlanQos};
 
-use super::{Difference, Implicit, KindSettings, LinkKind, MacChoice, same_kind};
+use super::{Difference, Implicit, KindSettings, LinkKind, MacChoice, same_kind, yes_no};
 use crate::config::section::SectionReader;
 use crate::config::values;
 use crate::netlink::NetlinkError;
@@ -411,10 +411,6 @@ impl KindSettings for VlanSettings {
             Protocol::Dot1Ad => format!("id {}, 802.1ad", self.id),
         }
     }
-}
-
-fn yes_no(on: bool) -> &'static str {
-    if on { "yes" } else { "no" }
 }
 
 #[cfg(test)]

@@ -42,6 +42,18 @@ pub struct LiveRoute {
     pub kind: u8,
 }
 
+impl LiveRoute {
+    /// A unicast route through `oif` that someone added (protocol `static` or `boot`, as `ip
+    /// route add` and underlay do), outside the kernel's local table: the routes underlay
+    /// manages. Kernel, RA and DHCP routes are not.
+    pub fn is_static_on(&self, oif: u32) -> bool {
+        self.oif == Some(oif)
+            && self.kind == RTN_UNICAST
+            && (self.protocol == RTPROT_STATIC || self.protocol == RTPROT_BOOT)
+            && self.route.table != 255
+    }
+}
+
 fn family(net: &IpNet) -> RtAddrFamily {
     match net {
         IpNet::V4(_) => RtAddrFamily::Inet,

@@ -9,7 +9,7 @@ use crate::config::LinkDecl;
 use crate::config::l3::AddressDecl;
 use crate::live::NsView;
 use crate::netlink::addr::IFA_F_PERMANENT;
-use crate::netlink::route::{RTN_UNICAST, RTPROT_BOOT, RTPROT_STATIC, Route};
+use crate::netlink::route::Route;
 
 #[derive(Debug, Default, Clone)]
 pub struct L3Plan {
@@ -95,12 +95,7 @@ pub fn plan(decl: &LinkDecl, index: i32, existing: Option<&NsView>, owned: bool)
                 .collect(),
             view.routes
                 .iter()
-                .filter(|r| {
-                    r.oif == Some(index as u32)
-                        && r.kind == RTN_UNICAST
-                        && (r.protocol == RTPROT_STATIC || r.protocol == RTPROT_BOOT)
-                        && r.route.table != 255
-                })
+                .filter(|r| r.is_static_on(index as u32))
                 .map(|r| r.route.clone())
                 .collect(),
         ),

@@ -7,7 +7,7 @@ pub mod l3;
 use std::collections::HashMap;
 
 use crate::config::{Config, LinkDecl};
-use crate::kinds::{Difference, MacChoice};
+use crate::kinds::{Difference, MacChoice, yes_no};
 use crate::live::World;
 use crate::mac::{self, MacAddr, MacSeed};
 use crate::netlink::link::{LinkChange, LiveLink};
@@ -424,10 +424,6 @@ fn root_parent_mac(decl: &LinkDecl, inputs: &Inputs) -> Option<MacAddr> {
     }
     let root = inputs.world.host.links.by_name(name)?;
     root.permanent_mac.or(root.mac)
-}
-
-fn yes_no(on: bool) -> &'static str {
-    if on { "yes" } else { "no" }
 }
 
 /// Every difference between `decl` and the live link `l` whose parent should be `parent`.

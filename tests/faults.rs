@@ -269,9 +269,10 @@ fn stopping_a_waiting_apply_and_overflowing_its_events_is_harmless() {
         std::thread::sleep(Duration::from_millis(100));
     }
     // An event storm while it is stopped, so its event socket overflows (ENOBUFS): the parent
-    // appears amid a thousand other links, and must still be found, by a fresh dump.
+    // appears amid two thousand other links (more events than even a 2 MiB socket
+    // buffer holds), and must still be found, by a fresh dump.
     sh(&["kill", "-STOP", &pid]);
-    let batch: String = (0..500)
+    let batch: String = (0..1000)
         .map(|i| format!("link add s{i} type veth peer name t{i}\n"))
         .chain(std::iter::once(
             "link add vlate type veth peer name vlate1\n".to_string(),

@@ -315,6 +315,7 @@ impl Executor<'_> {
                 let ns = decl.l3.netns.clone();
                 if let Some(p) = decl.parent.as_deref()
                     && failed.iter().any(|f| f == p)
+                    && !matches!(lp.action, Action::Blocked { later: true, .. })
                 {
                     log::error!(
                         "skipped {}: its parent {p} could not be set up",
@@ -376,6 +377,14 @@ impl Executor<'_> {
                         );
                         failed.push(decl.name.clone());
                         outcome.failed += 1;
+                    }
+                    Action::Blocked {
+                        reason,
+                        later: true,
+                        ..
+                    } => {
+                        log::info!("skipped {}: {reason}", label(decl));
+                        failed.push(decl.name.clone());
                     }
                     Action::Blocked { reason, .. } => {
                         log::error!("skipped {}: {reason}", label(decl));

@@ -322,10 +322,13 @@ fn run_apply(
         .drain_events(&mut events, &mut rtnl, deadline)
         .map_err(net)?;
 
-    let missing: Vec<String> = plan::external_parents(config, scope)
+    let (later, missing): (Vec<String>, Vec<String>) = plan::external_parents(config, scope)
         .into_iter()
         .filter(|n| links.by_name(n).is_none())
-        .collect();
+        .partition(|n| config.hotplug_parents.contains(n));
+    for name in &later {
+        log::info!("{name} is not there yet: its links are made when it appears (hotplug-parents)");
+    }
     if !missing.is_empty() {
         let wait = Duration::from_secs(args.wait.unwrap_or(config.wait_secs));
         let wait_deadline = (started + wait).min(deadline);

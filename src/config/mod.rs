@@ -19,11 +19,14 @@ pub const DEFAULT_WAIT_SECS: u64 = 30;
 
 /// Keys every kind takes (`parent` and `mac` only where the kind has them).
 const COMMON_KEYS: [&str; 4] = ["parent", "mtu", "mac", "up"];
-const GLOBAL_KEYS: [&str; 1] = ["wait"];
+const GLOBAL_KEYS: [&str; 2] = ["wait", "hotplug-parents"];
 
 #[derive(Debug)]
 pub struct Config {
     pub wait_secs: u64,
+    /// Parents that come and go after boot (a USB adapter): `apply` neither waits for them nor
+    /// fails without them; their links are made when they appear (`apply --parent`).
+    pub hotplug_parents: Vec<String>,
     /// Parents before children; otherwise in file order.
     pub links: Vec<LinkDecl>,
     /// Position of each link in `links`, by name.
@@ -84,6 +87,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
     }
 
     let mut wait_secs = DEFAULT_WAIT_SECS;
+    let mut hotplug_parents: Vec<(String, usize)> = Vec::new();
     let mut global_line: Option<usize> = None;
     let mut links: Vec<LinkDecl> = Vec::new();
     let mut declared: HashMap<String, usize> = HashMap::new();
@@ -110,6 +114,20 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
             let mut r = SectionReader::new(section, GLOBAL_KEYS.to_vec(), &mut problems);
             if let Some(wait) = r.number("wait", 0, 3600) {
                 wait_secs = wait;
+            }
+            let line = r.line_of("hotplug-parents").unwrap_or(section.line);
+            if let Some(names) = r.value("hotplug-parents", |text| {
+                let mut names: Vec<String> = Vec::new();
+                for name in text.split_whitespace() {
+                    values::ifname(name)?;
+                    if names.iter().any(|n| n == name) {
+                        return Err(format!("`{name}` is listed twice; list each parent once"));
+                    }
+                    names.push(name.to_string());
+                }
+                Ok(names)
+            }) {
+                hotplug_parents = names.into_iter().map(|n| (n, line)).collect();
             }
             r.finish("[global]", |_| Vec::new());
             continue;
@@ -177,6 +195,26 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
     add_implicit_parents(&mut links, &parent_lines, &mut problems);
     let links = sort_parents_first(links, &parent_lines, &mut problems);
     l3::check_all(&links, &mut problems);
+    for (name, line) in &hotplug_parents {
+        if links.iter().any(|l| &l.name == name && !l.implicit) {
+            problems.push(ConfigError::in_section(
+                *line,
+                "[global]",
+                Some("hotplug-parents"),
+                format!("`{name}` is declared in this file, so underlay makes it itself; list only interfaces that appear on their own (a USB adapter), or remove it"),
+            ));
+        } else if !links
+            .iter()
+            .any(|l| l.parent.as_deref() == Some(name.as_str()))
+        {
+            problems.push(ConfigError::in_section(
+                *line,
+                "[global]",
+                Some("hotplug-parents"),
+                format!("no link sits on `{name}`; list only parents named by a `parent` key, or remove it"),
+            ));
+        }
+    }
 
     if problems.is_empty() {
         let by_name = links
@@ -186,6 +224,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
             .collect();
         Ok(Config {
             wait_secs,
+            hotplug_parents: hotplug_parents.into_iter().map(|(n, _)| n).collect(),
             links,
             by_name,
         })

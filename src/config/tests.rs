@@ -518,3 +518,23 @@ fn review_findings_read_well() {
     );
     ok("[vlan lan.5]\nparent = eth0\nid = 7\n");
 }
+
+#[test]
+fn hotplug_parents_must_be_external_parents() {
+    let c = ok(
+        "[global]\nhotplug-parents = usb0 usb1\n[macvlan a]\nparent = usb0\n[macvlan b]\nparent = usb1\n",
+    );
+    assert_eq!(c.hotplug_parents, ["usb0", "usb1"]);
+    assert_eq!(
+        one_error("[global]\nhotplug-parents = usb9\n[macvlan a]\nparent = usb0\n"),
+        "t.conf:2: [global] hotplug-parents: no link sits on `usb9`; list only parents named by a `parent` key, or remove it"
+    );
+    assert!(
+        one_error("[global]\nhotplug-parents = d0\n[dummy d0]\n[macvlan a]\nparent = d0\n")
+            .contains("`d0` is declared in this file")
+    );
+    assert!(
+        one_error("[global]\nhotplug-parents = a a\n[macvlan m]\nparent = a\n")
+            .contains("listed twice")
+    );
+}

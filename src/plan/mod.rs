@@ -46,6 +46,9 @@ pub enum Action {
     Blocked {
         reason: String,
         missing: Option<String>,
+        /// It waits for a hotplug parent (`[global] hotplug-parents`) that is not there yet:
+        /// expected, not a failure.
+        later: bool,
     },
     /// An implicit PARENT.ID parent that already exists and is not underlay's: used, not managed.
     External,
@@ -185,6 +188,8 @@ pub fn make(inputs: &Inputs) -> Plan {
     // What each declared name will be once the plan is carried out: its ifindex, or why not.
     let mut outcome: HashMap<&str, Result<i32, String>> = HashMap::new();
     let mut depth: HashMap<&str, usize> = HashMap::new();
+    // Links that wait for a hotplug parent, directly or through other declared links.
+    let mut later: Vec<&str> = Vec::new();
 
     for ns in namespaces(config, inputs.scope) {
         if world.view(Some(&ns)).is_none() {
@@ -203,25 +208,46 @@ pub fn make(inputs: &Inputs) -> Plan {
         depth.insert(&decl.name, d);
 
         // Resolve the parent: a declared link's outcome, or a live interface in the host.
-        let parent: Result<Option<i32>, (String, Option<String>)> = match decl.parent.as_deref() {
+        let parent: Result<Option<i32>, (String, Option<String>, bool)> = match decl
+            .parent
+            .as_deref()
+        {
             None => Ok(None),
             Some(p) => match outcome.get(p) {
                 Some(Ok(index)) => Ok(Some(*index)),
-                Some(Err(why)) => Err((format!("parent {p} {why}"), None)),
+                Some(Err(why)) => Err((format!("parent {p} {why}"), None, later.contains(&p))),
                 None => match host.by_name(p) {
                     Some(l) => Ok(Some(l.index)),
-                    None => Err((format!("parent {p} does not exist"), Some(p.to_string()))),
+                    None if config.hotplug_parents.iter().any(|h| h == p) => Err((
+                        format!(
+                            "parent {p} is not there yet (a hotplug parent: its links are made when it appears)"
+                        ),
+                        Some(p.to_string()),
+                        true,
+                    )),
+                    None => Err((
+                        format!("parent {p} does not exist"),
+                        Some(p.to_string()),
+                        false,
+                    )),
                 },
             },
         };
         let parent = match parent {
             Ok(parent) => parent,
-            Err((reason, missing)) => {
+            Err((reason, missing, is_later)) => {
+                if is_later {
+                    later.push(&decl.name);
+                }
                 outcome.insert(&decl.name, Err("was not set up".into()));
                 plan.links.push(LinkPlan {
                     decl: i,
                     depth: d,
-                    action: Action::Blocked { reason, missing },
+                    action: Action::Blocked {
+                        reason,
+                        missing,
+                        later: is_later,
+                    },
                     l3: None,
                 });
                 continue;
@@ -256,6 +282,7 @@ pub fn make(inputs: &Inputs) -> Plan {
                     foreign_descendant(l.index, netns, world, inputs.record)
                 {
                     Action::Blocked {
+                        later: false,
                         reason: format!(
                             "it must be re-created ({}), but the foreign link {foreign} sits on it and would be deleted too",
                             describe(&diffs)
@@ -534,6 +561,7 @@ pub fn drift(plan: &Plan, config: &Config) -> Vec<String> {
                     ));
                 }
             }
+            Action::Blocked { later: true, .. } => {}
             Action::Blocked {
                 missing: Some(p), ..
             } => {

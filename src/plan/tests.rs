@@ -412,3 +412,25 @@ fn adopted_links_keep_their_mac_unless_the_config_names_one() {
         Action::Change { .. }
     ));
 }
+
+#[test]
+fn links_on_a_missing_hotplug_parent_wait_without_failing() {
+    let c = config(
+        "[global]\nhotplug-parents = usb0\n[vlan usb0.5]\n[macvlan mv0]\nparent = usb0.5\n[macvlan mv1]\nparent = eth9\n",
+    );
+    let live = Snapshot::from_links([nic(1, "lo")]);
+    let plan = plan_of(&c, &live, &empty_record());
+    assert!(matches!(
+        action(&plan, &c, "usb0.5"),
+        Action::Blocked { later: true, .. }
+    ));
+    assert!(matches!(
+        action(&plan, &c, "mv0"),
+        Action::Blocked { later: true, .. }
+    ));
+    assert!(matches!(
+        action(&plan, &c, "mv1"),
+        Action::Blocked { later: false, .. }
+    ));
+    assert_eq!(drift(&plan, &c), ["mv1: parent: want eth9, have absent"]);
+}

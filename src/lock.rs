@@ -7,11 +7,14 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::error::Error;
+
 pub struct RunLock(#[allow(dead_code)] Flock<File>);
 
 /// Take the exclusive lock `dir/lock`, waiting until `deadline` at most.
-pub fn acquire(dir: &Path, deadline: Instant) -> Result<RunLock, String> {
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+pub fn acquire(dir: &Path, deadline: Instant) -> Result<RunLock, Error> {
+    fs::create_dir_all(dir)
+        .map_err(|e| Error::os(format!("cannot create {}", dir.display()), e))?;
     let path = dir.join("lock");
     let started = Instant::now();
     let mut announced = false;
@@ -20,29 +23,31 @@ pub fn acquire(dir: &Path, deadline: Instant) -> Result<RunLock, String> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        .map_err(|e| Error::os(format!("cannot open {}", path.display()), e))?;
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => return Ok(RunLock(lock)),
             Err((f, nix::errno::Errno::EWOULDBLOCK)) => {
                 file = f;
                 if Instant::now() >= deadline {
-                    return Err(format!(
-                        "another underlay run still holds {} after {} s; try again when it has finished",
-                        path.display(),
-                        started.elapsed().as_secs()
-                    ));
+                    return Err(Error::Timeout {
+                        left_undone: format!(
+                            "waiting for another underlay run, which held {} for {} s",
+                            path.display(),
+                            started.elapsed().as_secs()
+                        ),
+                    });
                 }
                 if !announced {
-                    log::info!(
+                    crate::report::out(&format!(
                         "waiting for another underlay run to finish ({} is held)",
                         path.display()
-                    );
+                    ));
                     announced = true;
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err((_, e)) => return Err(format!("cannot lock {}: {e}", path.display())),
+            Err((_, e)) => return Err(Error::os(format!("cannot lock {}", path.display()), e)),
         }
     }
 }

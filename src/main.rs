@@ -1,23 +1,24 @@
-//! underlay: create VLAN, macvlan, ipvlan and dummy links at boot from a small INI file, over
-//! rtnetlink. See README.md.
-
-mod commands;
+//! underlay: create virtual links at boot from a small INI file, over rtnetlink. See README.md.
+//! This file parses the command line and maps results to exit codes; the work is in the library.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use argh::FromArgs;
-use underlay::{EXIT_OK, EXIT_USAGE};
+use underlay::report::{self, Verbosity};
+use underlay::run::{self, ApplyOptions, DownOptions, MAX_TIMEOUT_SECS};
+use underlay::{EXIT_OK, EXIT_USAGE, Error, kinds};
 
 #[derive(FromArgs)]
-/// Create VLAN, macvlan, ipvlan and dummy links from /etc/underlay.conf.
+/// Create virtual links from /etc/underlay.conf, over rtnetlink.
 struct Cli {
     /// config file (default /etc/underlay.conf)
     #[argh(option, short = 'c', default = "String::from(\"/etc/underlay.conf\")")]
     config: String,
-    /// more detail; twice for netlink traces
+    /// more detail: -v for debug output, -v -v (or -vv) for every netlink message
     #[argh(switch, short = 'v')]
     verbose: u8,
-    /// errors only
+    /// problems only (show still prints its table)
     #[argh(switch, short = 'q')]
     quiet: bool,
     /// print "underlay <version>" and exit
@@ -40,114 +41,94 @@ enum Command {
 #[derive(FromArgs)]
 /// create or converge every declared link
 #[argh(subcommand, name = "apply")]
-pub struct ApplyArgs {
-    /// print the plan only; change nothing
+struct ApplyArgs {
+    /// print what apply would do; change nothing
     #[argh(switch)]
-    pub dry_run: bool,
+    dry_run: bool,
     /// seconds to wait for missing parent interfaces (overrides [global] wait)
     #[argh(option)]
-    pub wait: Option<u64>,
-    /// only links that sit, directly or not, on this interface
+    wait: Option<u64>,
+    /// only this interface (if declared) and the links that sit on it, directly or not
     #[argh(option)]
-    pub parent: Option<String>,
+    parent: Option<String>,
     /// seconds the whole run may take (default 60)
     #[argh(option, default = "60")]
-    pub timeout: u64,
-    /// apply even if the config file or its directory could be changed by someone other than
-    /// root (warns)
+    timeout: u64,
+    /// apply even if someone other than root could change the config file (warns)
     #[argh(switch)]
-    pub insecure_config: bool,
+    insecure_config: bool,
 }
 
 #[derive(FromArgs)]
-/// compare the live state with the config, one line per difference
+/// print what apply would change, and exit 1 if anything
 #[argh(subcommand, name = "check")]
-pub struct CheckArgs {}
+struct CheckArgs {}
 
 #[derive(FromArgs)]
-/// delete the links underlay created (children first)
+/// delete the links underlay created (children first), and its namespaces
 #[argh(subcommand, name = "down")]
-pub struct DownArgs {
-    /// print what would be deleted; change nothing
+struct DownArgs {
+    /// print what down would delete; change nothing
     #[argh(switch)]
-    pub dry_run: bool,
+    dry_run: bool,
     /// seconds the whole run may take (default 60)
     #[argh(option, default = "60")]
-    pub timeout: u64,
+    timeout: u64,
 }
 
 #[derive(FromArgs)]
 /// parse and validate the config only; never opens a netlink socket
 #[argh(subcommand, name = "validate")]
-pub struct ValidateArgs {}
+struct ValidateArgs {}
 
 #[derive(FromArgs)]
 /// list declared links with their live state
 #[argh(subcommand, name = "show")]
-pub struct ShowArgs {}
+struct ShowArgs {}
 
-/// Reports (`created ...`) go to stdout, problems and debug detail to stderr, so the output of a
-/// boot-time run reads in order and errors still stand out. env_logger supplies the level filter
-/// and `RUST_LOG`.
-struct Output {
-    filter: env_logger::Logger,
-}
-
-impl log::Log for Output {
-    fn enabled(&self, metadata: &log::Metadata) -> bool {
-        self.filter.enabled(metadata)
-    }
-
-    fn log(&self, record: &log::Record) {
-        if !self.filter.matches(record) {
-            return;
-        }
-        match record.level() {
-            log::Level::Error => eprintln!("error: {}", record.args()),
-            log::Level::Warn => eprintln!("warning: {}", record.args()),
-            log::Level::Info => println!("{}", record.args()),
-            level => eprintln!("{}: {}", level.as_str().to_ascii_lowercase(), record.args()),
+/// `-vv` means `-v -v`, as users type it; argh wants the flags apart.
+fn split_short_flags(args: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in args {
+        match a.strip_prefix('-') {
+            Some(rest) if rest.len() > 1 && rest.bytes().all(|b| b == b'v') => {
+                out.extend(rest.bytes().map(|_| "-v".to_string()));
+            }
+            _ => out.push(a.clone()),
         }
     }
-
-    fn flush(&self) {}
+    out
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
-    let level = match (quiet, verbose) {
-        (true, _) => log::LevelFilter::Error,
-        (false, 0) => log::LevelFilter::Info,
-        (false, 1) => log::LevelFilter::Debug,
-        (false, _) => log::LevelFilter::Trace,
-    };
-    let mut builder = env_logger::Builder::new();
-    builder.filter_level(level);
-    // RUST_LOG, when set, has the last word.
-    if let Ok(spec) = std::env::var("RUST_LOG") {
-        builder.parse_filters(&spec);
+fn timeout(seconds: u64) -> Result<Duration, Error> {
+    if seconds == 0 || seconds > MAX_TIMEOUT_SECS {
+        return Err(Error::Usage(format!(
+            "--timeout {seconds}: give 1..{MAX_TIMEOUT_SECS} seconds"
+        )));
     }
-    let filter = builder.build();
-    log::set_max_level(filter.filter());
-    let _ = log::set_boxed_logger(Box::new(Output { filter }));
+    Ok(Duration::from_secs(seconds))
 }
 
 fn main() -> ExitCode {
     underlay::mark_start();
     let args: Vec<String> = std::env::args().collect();
     let name = args.first().map(String::as_str).unwrap_or("underlay");
-    let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    let rest = split_short_flags(args.get(1..).unwrap_or_default());
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     let cli = match Cli::from_args(&[name], &rest) {
         Ok(cli) => cli,
         Err(early) => {
             return match early.status {
                 Ok(()) => {
-                    println!("{}", early.output);
+                    // Help: the kinds come from the registry, not from this file.
+                    report::data(early.output.trim_end());
+                    report::data(&format!("\nLink kinds: {}.", kinds::names().join(", ")));
                     ExitCode::from(EXIT_OK)
                 }
                 Err(()) => {
                     eprintln!(
-                        "{}\nRun `underlay help` for usage.",
-                        early.output.trim_end()
+                        "error: {}; run `underlay help` for usage",
+                        early.output.trim_end().replace('\n', " ")
                     );
                     ExitCode::from(EXIT_USAGE)
                 }
@@ -155,22 +136,48 @@ fn main() -> ExitCode {
         }
     };
     if cli.version {
-        println!("underlay {}", env!("CARGO_PKG_VERSION"));
+        report::data(&format!("underlay {}", env!("CARGO_PKG_VERSION")));
         return ExitCode::from(EXIT_OK);
     }
-    init_logging(cli.verbose, cli.quiet);
-    let code = match cli.command {
-        None => {
-            eprintln!(
-                "underlay: a command is missing: apply, check, down, validate or show (see --help)"
-            );
-            EXIT_USAGE
-        }
-        Some(Command::Apply(a)) => commands::apply(&cli.config, &a),
-        Some(Command::Check(_)) => commands::check(&cli.config),
-        Some(Command::Down(d)) => commands::down(&d),
-        Some(Command::Validate(_)) => commands::validate(&cli.config),
-        Some(Command::Show(_)) => commands::show(&cli.config),
+    report::init(match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, 0) => Verbosity::Normal,
+        (false, 1) => Verbosity::Debug,
+        (false, _) => Verbosity::Trace,
+    });
+    let result = match cli.command {
+        None => Err(Error::Usage(
+            "a command is missing: apply, check, down, validate or show (see --help)".into(),
+        )),
+        Some(Command::Apply(a)) => timeout(a.timeout).and_then(|timeout| {
+            run::apply(
+                &cli.config,
+                &ApplyOptions {
+                    dry_run: a.dry_run,
+                    wait: a.wait,
+                    parent: a.parent,
+                    timeout,
+                    insecure_config: a.insecure_config,
+                },
+            )
+        }),
+        Some(Command::Check(_)) => run::check(&cli.config),
+        Some(Command::Down(d)) => timeout(d.timeout).and_then(|timeout| {
+            run::down(&DownOptions {
+                dry_run: d.dry_run,
+                timeout,
+            })
+        }),
+        Some(Command::Validate(_)) => run::validate(&cli.config),
+        Some(Command::Show(_)) => run::show(&cli.config),
     };
-    ExitCode::from(code)
+    ExitCode::from(match result {
+        Ok(code) => code,
+        Err(e) => {
+            for line in e.lines() {
+                report::error(&line);
+            }
+            e.exit_code()
+        }
+    })
 }

@@ -10,7 +10,12 @@ use std::path::{Path, PathBuf};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns, unshare};
 
-pub const RUN_DIR: &str = "/run/netns";
+use crate::error::Error;
+use crate::ifname::IfName;
+
+/// Where named namespaces live: iproute2's `NETNS_RUN_DIR`. On systemd machines /var/run is a
+/// symlink to /run; on OpenWrt it is on the /tmp tmpfs, and /run may not exist.
+pub const RUN_DIR: &str = "/var/run/netns";
 
 /// An open handle on a named namespace.
 #[derive(Debug)]
@@ -31,16 +36,16 @@ fn path(name: &str) -> PathBuf {
 }
 
 /// Open `/run/netns/NAME` if it is a mounted namespace; `None` if there is no such namespace.
-pub fn open(name: &str) -> Result<Option<Namespace>, String> {
+pub fn open(name: &str) -> Result<Option<Namespace>, Error> {
     let p = path(name);
     let file = match File::open(&p) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot open {}: {e}", p.display())),
+        Err(e) => return Err(Error::os(format!("cannot open {}", p.display()), e)),
     };
     let meta = file
         .metadata()
-        .map_err(|e| format!("cannot stat {}: {e}", p.display()))?;
+        .map_err(|e| Error::os(format!("cannot stat {}", p.display()), e))?;
     // A placeholder nothing is mounted on (left by a crashed `ip netns add`) lives on the same
     // file system as /run/netns; a namespace lives on nsfs.
     if fs::metadata(RUN_DIR).is_ok_and(|dir| dir.dev() == meta.dev()) {
@@ -59,17 +64,17 @@ pub fn current_inode() -> Option<u64> {
 }
 
 /// Run `f` inside `ns`, then return to the namespace we came from.
-pub fn enter<T>(ns: &Namespace, f: impl FnOnce() -> T) -> Result<T, String> {
+pub fn enter<T>(ns: &Namespace, f: impl FnOnce() -> T) -> Result<T, Error> {
     let home = File::open("/proc/self/ns/net")
-        .map_err(|e| format!("cannot open our own network namespace: {e}"))?;
+        .map_err(|e| Error::os("cannot open our own network namespace", e))?;
     // CLONE_NEWNET, not 0: systemd's RestrictNamespaces=net refuses setns without a type.
     setns(ns.file.as_fd(), CloneFlags::CLONE_NEWNET)
-        .map_err(|e| format!("cannot enter netns {}: {e}", ns.name))?;
+        .map_err(|e| Error::os(format!("cannot enter netns {}", ns.name), e))?;
     let result = f();
     setns(home.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|e| {
-        format!(
-            "cannot return from netns {} to the host namespace: {e}",
-            ns.name
+        Error::os(
+            format!("cannot return from netns {} to the host namespace", ns.name),
+            e,
         )
     })?;
     Ok(result)
@@ -77,9 +82,9 @@ pub fn enter<T>(ns: &Namespace, f: impl FnOnce() -> T) -> Result<T, String> {
 
 /// Create a named namespace as `ip netns add` does: make /run/netns a shared mount point, create
 /// the file, and bind-mount a fresh namespace onto it.
-pub fn create(name: &str) -> Result<Namespace, String> {
+pub fn create(name: &str) -> Result<Namespace, Error> {
     let dir = Path::new(RUN_DIR);
-    fs::create_dir_all(dir).map_err(|e| format!("cannot create {RUN_DIR}: {e}"))?;
+    fs::create_dir_all(dir).map_err(|e| Error::os(format!("cannot create {RUN_DIR}"), e))?;
     // Shared propagation lets an unmount in one mount namespace reach the others, so a deleted
     // namespace is really freed. If /run/netns is not a mount point yet, make it one first.
     let shared = MsFlags::MS_SHARED | MsFlags::MS_REC;
@@ -91,20 +96,20 @@ pub fn create(name: &str) -> Result<Namespace, String> {
             MsFlags::MS_BIND | MsFlags::MS_REC,
             None::<&str>,
         )
-        .map_err(|e| format!("cannot make {RUN_DIR} a mount point: {e}"))?;
+        .map_err(|e| Error::os(format!("cannot make {RUN_DIR} a mount point"), e))?;
         mount(None::<&str>, dir, Some("none"), shared, None::<&str>)
-            .map_err(|e| format!("cannot make {RUN_DIR} shared: {e}"))?;
+            .map_err(|e| Error::os(format!("cannot make {RUN_DIR} shared"), e))?;
     }
     let p = path(name);
     File::options()
         .write(true)
         .create_new(true)
         .open(&p)
-        .map_err(|e| format!("cannot create {}: {e}", p.display()))?;
+        .map_err(|e| Error::os(format!("cannot create {}", p.display()), e))?;
     let home = File::open("/proc/self/ns/net")
-        .map_err(|e| format!("cannot open our own network namespace: {e}"))?;
+        .map_err(|e| Error::os("cannot open our own network namespace", e))?;
     let made = unshare(CloneFlags::CLONE_NEWNET)
-        .map_err(|e| format!("cannot create a network namespace: {e}"))
+        .map_err(|e| Error::os("cannot create a network namespace", e))
         .and_then(|_| {
             mount(
                 Some("/proc/self/ns/net"),
@@ -113,31 +118,55 @@ pub fn create(name: &str) -> Result<Namespace, String> {
                 MsFlags::MS_BIND,
                 None::<&str>,
             )
-            .map_err(|e| format!("cannot bind the new namespace to {}: {e}", p.display()))
+            .map_err(|e| {
+                Error::os(
+                    format!("cannot bind the new namespace to {}", p.display()),
+                    e,
+                )
+            })
         });
     let back = setns(home.as_fd(), CloneFlags::CLONE_NEWNET);
     if let Err(e) = made {
         let _ = fs::remove_file(&p);
         return Err(e);
     }
-    back.map_err(|e| format!("cannot return to the host namespace: {e}"))?;
-    open(name)?.ok_or_else(|| format!("{} vanished right after it was made", p.display()))
+    back.map_err(|e| Error::os("cannot return to the host namespace", e))?;
+    open(name)?.ok_or_else(|| Error::Os {
+        doing: format!("{} vanished right after it was made", p.display()),
+        error: std::io::ErrorKind::NotFound.into(),
+    })
 }
 
 /// Remove a named namespace as `ip netns delete` does. The namespace itself goes away once
 /// nothing holds it any more.
-pub fn remove(name: &str) -> Result<(), String> {
+pub fn remove(name: &str) -> Result<(), Error> {
     let p = path(name);
     umount2(&p, MntFlags::MNT_DETACH)
-        .map_err(|e| format!("cannot unmount {}: {e}", p.display()))?;
-    fs::remove_file(&p).map_err(|e| format!("cannot remove {}: {e}", p.display()))
+        .map_err(|e| Error::os(format!("cannot unmount {}", p.display()), e))?;
+    fs::remove_file(&p).map_err(|e| Error::os(format!("cannot remove {}", p.display()), e))
 }
 
-/// A process (other than this one) living in the namespace with this inode, if any.
-pub fn user_process(inode: u64) -> Option<u32> {
+/// Why the namespace with this inode is in use by a process (other than this one), if it is.
+/// `links` are the names of the links in it now.
+///
+/// Reading another process's `/proc/PID/ns/net` needs ptrace access to it (EACCES otherwise:
+/// underlay lacks CAP_SYS_PTRACE over it). Such a process may live in the namespace, so it
+/// counts as a user, unless its `/proc/PID/net/dev` (readable without ptrace access) lists an
+/// interface the namespace does not have: then it lives somewhere else. A namespace is only
+/// deleted when nobody can be in it.
+pub fn in_use(inode: u64, links: &[IfName]) -> Option<String> {
     let me = std::process::id();
     let wanted = format!("net:[{inode}]");
-    for entry in fs::read_dir("/proc").ok()?.flatten() {
+    let entries = match fs::read_dir("/proc") {
+        Ok(entries) => entries,
+        Err(e) => {
+            return Some(format!(
+                "/proc cannot be read ({e}), so its users are unknown"
+            ));
+        }
+    };
+    let mut unreadable: Option<u32> = None;
+    for entry in entries.flatten() {
         let Some(pid) = entry
             .file_name()
             .to_str()
@@ -148,9 +177,41 @@ pub fn user_process(inode: u64) -> Option<u32> {
         if pid == me {
             continue;
         }
-        if fs::read_link(entry.path().join("ns/net")).is_ok_and(|l| l.to_string_lossy() == wanted) {
-            return Some(pid);
+        match fs::read_link(entry.path().join("ns/net")) {
+            Ok(l) if l.as_os_str().as_encoded_bytes() == wanted.as_bytes() => {
+                return Some(format!("process {pid} still uses it"));
+            }
+            Ok(_) => {}
+            // Gone meanwhile, or a zombie (which holds no namespace).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+            Err(_) => {
+                if !lives_elsewhere(&entry.path(), links) {
+                    unreadable.get_or_insert(pid);
+                }
+            }
         }
     }
-    None
+    unreadable.map(|pid| {
+        format!(
+            "the namespace of process {pid} cannot be read (underlay lacks CAP_SYS_PTRACE over it), \
+             so it may be in use"
+        )
+    })
+}
+
+/// Whether the process at `proc_dir` is certainly in another namespace than one holding exactly
+/// `links`: its `net/dev` lists an interface that namespace lacks.
+fn lives_elsewhere(proc_dir: &Path, links: &[IfName]) -> bool {
+    let Ok(text) = fs::read(proc_dir.join("net/dev")) else {
+        return false;
+    };
+    // After two header lines, each line is `NAME: counters...`.
+    text.split(|&b| b == b'\n')
+        .skip(2)
+        .filter_map(|line| {
+            let colon = line.iter().position(|&b| b == b':')?;
+            Some(line[..colon].trim_ascii())
+        })
+        .any(|name| !name.is_empty() && !links.iter().any(|l| l.as_bytes() == name))
 }

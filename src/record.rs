@@ -8,11 +8,13 @@
 //! reply and the record write still leaves an entry that matches the new link, and an entry for
 //! a link that was never made matches nothing and is dropped.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::netlink::link::LiveLink;
+use crate::error::Error;
+use crate::live::LiveLink;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owned {
@@ -37,14 +39,14 @@ impl Owned {
     pub fn matches(&self, netns: Option<&str>, live: &LiveLink) -> bool {
         // A link created into a namespace reports its host-side parent as "elsewhere".
         let parent = if self.netns.is_some() {
-            live.parent_elsewhere
+            live.parent_elsewhere.map(|e| e.index)
         } else {
             live.parent
         };
         self.netns.as_deref() == netns
             && live.index == self.index
-            && live.name == self.name
-            && live.kind.as_deref() == Some(self.kind.as_str())
+            && live.name.is(&self.name)
+            && live.kind.name() == Some(self.kind.as_str())
             && parent.unwrap_or(0) == self.parent
     }
 
@@ -105,10 +107,15 @@ impl OwnedNamespace {
     }
 }
 
+/// Where a recorded link is: its namespace (`None` for the one underlay runs in) and ifindex.
+type Key = (Option<String>, i32);
+
 /// The record of one network namespace, in `dir`.
+#[derive(Debug, Clone)]
 pub struct Record {
     path: PathBuf,
-    pub links: Vec<Owned>,
+    /// By namespace and ifindex, so ownership is one lookup per link.
+    links: BTreeMap<Key, Owned>,
     pub namespaces: Vec<OwnedNamespace>,
 }
 
@@ -123,54 +130,73 @@ pub fn run_dir() -> PathBuf {
 impl Record {
     /// The record of the namespace underlay runs in: ifindexes are per namespace, so each host
     /// namespace has its own record, named by the namespace's inode.
-    pub fn load(dir: &Path) -> Result<Record, String> {
+    pub fn load(dir: &Path) -> Result<Record, Error> {
         let id = crate::netns::current_inode().map_or("default".to_string(), |i| i.to_string());
         let path = dir.join(format!("links-{id}"));
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => {
-                return Err(format!(
-                    "cannot read the ownership record {}: {e}",
-                    path.display()
+                return Err(Error::os(
+                    format!("cannot read the ownership record {}", path.display()),
+                    e,
                 ));
             }
         };
         Ok(Record {
-            links: text.lines().filter_map(Owned::from_line).collect(),
+            links: text
+                .lines()
+                .filter_map(Owned::from_line)
+                .map(|o| ((o.netns.clone(), o.index), o))
+                .collect(),
             namespaces: text.lines().filter_map(OwnedNamespace::from_line).collect(),
             path,
         })
     }
 
-    /// Whether `live`, seen in namespace `netns`, is a link underlay created.
-    pub fn owns(&self, netns: Option<&str>, live: &LiveLink) -> bool {
-        self.links.iter().any(|o| o.matches(netns, live))
+    /// Every recorded link.
+    pub fn links(&self) -> impl Iterator<Item = &Owned> {
+        self.links.values()
     }
 
+    /// The entry for the link `index` in `netns`, if any.
+    pub fn get(&self, netns: Option<&str>, index: i32) -> Option<&Owned> {
+        self.links.get(&(netns.map(str::to_string), index))
+    }
+
+    /// The highest ifindex underlay has given a link, if any.
+    pub fn max_index(&self) -> Option<i32> {
+        self.links.keys().map(|(_, i)| *i).max()
+    }
+
+    /// Whether `live`, seen in namespace `netns`, is a link underlay created.
+    pub fn owns(&self, netns: Option<&str>, live: &LiveLink) -> bool {
+        self.get(netns, live.index)
+            .is_some_and(|o| o.matches(netns, live))
+    }
+
+    /// Record a link (replacing any entry for the same name in the same namespace).
     pub fn add(&mut self, owned: Owned) {
         self.links
-            .retain(|o| o.netns != owned.netns || (o.name != owned.name && o.index != owned.index));
-        self.links.push(owned);
+            .retain(|(ns, _), o| *ns != owned.netns || o.name != owned.name);
+        self.links.insert((owned.netns.clone(), owned.index), owned);
     }
 
     pub fn remove(&mut self, netns: Option<&str>, index: i32) {
-        self.links
-            .retain(|o| o.netns.as_deref() != netns || o.index != index);
+        self.links.remove(&(netns.map(str::to_string), index));
     }
 
-    pub fn owns_namespace(&self, name: &str, inode: u64) -> bool {
-        self.namespaces
-            .iter()
-            .any(|n| n.name == name && n.inode == inode)
+    /// Keep only the entries `keep` says still name their link.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Owned) -> bool) {
+        self.links.retain(|_, o| keep(o));
     }
 
     /// Write the record atomically: a reader (or a crash) sees the old or the new one, whole.
-    pub fn save(&self) -> Result<(), String> {
+    pub fn save(&self) -> Result<(), Error> {
         let fail = |e: std::io::Error| {
-            format!(
-                "cannot write the ownership record {}: {e}",
-                self.path.display()
+            Error::os(
+                format!("cannot write the ownership record {}", self.path.display()),
+                e,
             )
         };
         if let Some(dir) = self.path.parent() {
@@ -182,7 +208,7 @@ impl Record {
         for ns in &self.namespaces {
             text.push_str(&format!("netns name={} inode={}\n", ns.name, ns.inode));
         }
-        for owned in &self.links {
+        for owned in self.links.values() {
             text.push_str(&owned.to_line());
         }
         file.write_all(text.as_bytes()).map_err(fail)?;
@@ -199,10 +225,12 @@ mod tests {
         LiveLink {
             index,
             name: name.into(),
-            kind: Some(kind.into()),
-            info_data: Vec::new(),
+            kind: crate::live::LiveKind::Other(kind.into()),
             parent,
             parent_elsewhere: None,
+            kind_lower: None,
+            kind_lower_netnsid: None,
+            master: None,
             mtu: 1500,
             mac: None,
             permanent_mac: None,
@@ -242,7 +270,7 @@ mod tests {
         };
         assert_eq!(Owned::from_line(&o.to_line()), Some(o.clone()));
         let mut l = live(40, "c1", "macvlan", None);
-        l.parent_elsewhere = Some(2);
+        l.parent_elsewhere = Some(crate::live::Elsewhere { nsid: 0, index: 2 });
         assert!(o.matches(Some("web"), &l));
         assert!(!o.matches(None, &l));
     }
@@ -251,7 +279,7 @@ mod tests {
     fn save_and_load() {
         let dir = std::env::temp_dir().join(format!("underlay-record-test-{}", std::process::id()));
         let mut r = Record::load(&dir).unwrap();
-        assert!(r.links.is_empty());
+        assert!(r.links().next().is_none());
         r.add(Owned {
             name: "a".into(),
             index: 5,
@@ -266,6 +294,7 @@ mod tests {
         r.save().unwrap();
         let back = Record::load(&dir).unwrap();
         assert_eq!(back.links, r.links);
+        assert!(back.get(None, 5).is_some());
         assert_eq!(back.namespaces, r.namespaces);
         fs::remove_dir_all(&dir).unwrap();
     }

@@ -13,6 +13,10 @@
 //! (`config::ini::MAX_CONFIG_BYTES`, refused for another reason), one a byte over it, and a 10 MB
 //! file.
 //!
+//! Lists of link kinds come from the registry, not from the `.err` files: `{kinds}` stands for
+//! every kind underlay makes, and `{kinds:KEY}` for the kinds that take KEY, so adding a kind
+//! changes no expected output.
+//!
 //! After a deliberate change to the messages, rewrite the `.err` files with
 //! `UNDERLAY_BLESS=1 cargo test --test bad_configs` and review the diff line by line.
 
@@ -23,7 +27,8 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_underlay");
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bad-configs");
-use underlay::config::ini::MAX_CONFIG_BYTES;
+use underlay::kinds;
+use underlay::syntax::ini::MAX_CONFIG_BYTES;
 
 struct Case {
     name: String,
@@ -32,6 +37,46 @@ struct Case {
     expect: String,
     /// Where the `.err` file lives, for blessing; `None` for generated cases.
     err_path: Option<PathBuf>,
+}
+
+/// Expand `{kinds}` and `{kinds:KEY}` from the registry.
+fn expand(text: &str) -> String {
+    let mut out = text.replace("{kinds}", &kinds::names().join(", "));
+    while let Some(start) = out.find("{kinds:") {
+        let end = start + out[start..].find('}').expect("an unclosed {kinds:KEY}");
+        let key = &out[start + 7..end];
+        let list = kinds::kinds_taking(key).join(", ");
+        out.replace_range(start..=end, &list);
+    }
+    out
+}
+
+/// The reverse of `expand`, for blessing: registry lists become placeholders again.
+fn placeholders(text: &str) -> String {
+    let mut out = text.replace(
+        &format!("underlay makes {} (", kinds::names().join(", ")),
+        "underlay makes {kinds} (",
+    );
+    let mut from = 0;
+    while let Some(pos) = out[from..].find("(it belongs to ") {
+        let start = from + pos + "(it belongs to ".len();
+        let Some(len) = out[start..].find(')') else {
+            break;
+        };
+        let list = out[start..start + len].to_string();
+        // The key is the one the message names: "takes no key `KEY`".
+        let key = out[..start]
+            .rsplit("takes no key `")
+            .next()
+            .and_then(|k| k.split('`').next())
+            .unwrap_or_default()
+            .to_string();
+        if kinds::kinds_taking(&key).join(", ") == list {
+            out.replace_range(start..start + len, &format!("{{kinds:{key}}}"));
+        }
+        from = start;
+    }
+    out
 }
 
 fn corpus_cases() -> Vec<Case> {
@@ -44,7 +89,7 @@ fn corpus_cases() -> Vec<Case> {
     for file in &names {
         if let Some(name) = file.strip_suffix(".conf") {
             let err_path = Path::new(CORPUS).join(format!("{name}.err"));
-            let expect = fs::read_to_string(&err_path).unwrap_or_default();
+            let expect = expand(&fs::read_to_string(&err_path).unwrap_or_default());
             cases.push(Case {
                 name: name.to_string(),
                 bytes: fs::read(Path::new(CORPUS).join(file)).unwrap(),
@@ -71,7 +116,7 @@ fn generated_cases() -> Vec<Case> {
     let line = b"[dummy dm0]\nmtu = 1500\n# padding padding padding padding padding padding\n";
     let filler = |len: usize| -> Vec<u8> { line.iter().copied().cycle().take(len).collect() };
     let too_big = format!(
-        "underlay.conf: the file is larger than {MAX_CONFIG_BYTES} bytes ({} KiB), the most a config may be; is this the right file?\n",
+        "error: underlay.conf: the file is larger than {MAX_CONFIG_BYTES} bytes ({} KiB), the most a config may be; is this the right file?\n",
         MAX_CONFIG_BYTES >> 10
     );
     // Exactly at the limit is not too big: this one is refused for its MTU instead.
@@ -82,7 +127,7 @@ fn generated_cases() -> Vec<Case> {
         Case {
             name: "generated-at-limit".into(),
             bytes: at_limit,
-            expect: "underlay.conf:2: [dummy dm0] mtu: 0 is out of range 68..65535\n".into(),
+            expect: "error: underlay.conf:2: [dummy dm0] mtu: 0 is out of range 68..65535\n".into(),
             err_path: None,
         },
         Case {
@@ -186,7 +231,7 @@ fn every_bad_config_is_refused_with_exact_messages() {
             .output()
             .unwrap();
         if bless && let Some(path) = &case.err_path {
-            fs::write(path, &out.stderr).unwrap();
+            fs::write(path, placeholders(&String::from_utf8_lossy(&out.stderr))).unwrap();
             if out.status.code() != Some(2) {
                 failures.push(format!(
                     "{}: exit status {} (want 2)",
@@ -208,8 +253,13 @@ fn every_expected_message_names_file_and_line() {
         assert!(!text.is_empty(), "{}: the .err file is empty", case.name);
         for line in text.lines() {
             let rest = line
-                .strip_prefix("underlay.conf")
-                .unwrap_or_else(|| panic!("{}: `{line}` does not name the file", case.name));
+                .strip_prefix("error: underlay.conf")
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: `{line}` is not an error that names the file",
+                        case.name
+                    )
+                });
             let whole_file = rest.starts_with(": the file ");
             let numbered = rest
                 .strip_prefix(':')

@@ -116,13 +116,13 @@ fn the_address_set_converges_on_owned_links_and_only_grows_on_adopted_ones() {
     assert!(
         check
             .stdout
-            .contains("mv0: address: want absent, have 10.3.0.1/24"),
+            .contains("would remove address 10.3.0.1/24 from mv0 (not in the config)"),
         "{check:?}"
     );
     assert!(
         check
             .stdout
-            .contains("mv0: route: want absent, have 10.77.0.0/16"),
+            .contains("would remove route 10.77.0.0/16 from mv0 (not in the config)"),
         "{check:?}"
     );
     // The config drops one address and adds another.
@@ -333,7 +333,7 @@ fn the_host_shim_reaches_macvlan_containers_both_ways() {
     assert!(
         check
             .stdout
-            .contains("shim: route: want 192.168.0.8/29, have absent"),
+            .contains("would add route 192.168.0.8/29 to shim"),
         "{check:?}"
     );
     assert_eq!(host.underlay(&["apply"]).code, 0);

@@ -93,7 +93,7 @@ fn every_readme_config_the_kernel_supports_applies_and_checks_clean() {
         let config = underlay::config::parse(block.as_bytes()).unwrap();
         let missing: Vec<&str> = ["vlan", "macvlan", "ipvlan", "dummy"]
             .into_iter()
-            .filter(|k| config.links.iter().any(|l| l.kind.name() == *k))
+            .filter(|k| config.links.iter().any(|l| l.kind.name == *k))
             .filter(|k| !kernel_has(&lab, k))
             .collect();
         if !missing.is_empty() {

@@ -6,10 +6,10 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::LinkDecl;
-use super::error::{ConfigError, Problems};
-use super::section::SectionReader;
-use super::values;
 use crate::netlink::route::{RT_TABLE_MAIN, Route};
+use crate::syntax::error::{ConfigError, Problems};
+use crate::syntax::section::SectionReader;
+use crate::syntax::{Parsed, values};
 
 pub const KEYS: [&str; 4] = ["address", "gateway", "route", "netns"];
 
@@ -49,7 +49,7 @@ pub fn default_metric(dst: &IpNet) -> u32 {
     if dst.addr().is_ipv6() { 1024 } else { 0 }
 }
 
-fn parse_address(text: &str) -> Result<AddressDecl, String> {
+fn parse_address(text: &str) -> Parsed<AddressDecl> {
     let mut words = text.split_whitespace();
     let cidr = words.next().unwrap_or("");
     let mut nodad = false;
@@ -59,16 +59,15 @@ fn parse_address(text: &str) -> Result<AddressDecl, String> {
             _ => {
                 return Err(format!(
                     "`{word}` is not an address option; the only one is `nodad` (IPv6)"
-                ));
+                )
+                .into());
             }
         }
     }
     let net = parse_cidr(cidr)?;
     let ip = net.addr();
     if ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() {
-        return Err(format!(
-            "{ip} cannot be an interface address; give a unicast address"
-        ));
+        return Err(format!("{ip} cannot be an interface address; give a unicast address").into());
     }
     if let IpNet::V4(v4) = net
         && v4.prefix_len() < 31
@@ -78,12 +77,14 @@ fn parse_address(text: &str) -> Result<AddressDecl, String> {
                 "{cidr} is the network address of its subnet; give a host address such as {}/{}",
                 v4.hosts().next().map_or(v4.addr(), |h| h),
                 v4.prefix_len()
-            ));
+            )
+            .into());
         }
         if v4.addr() == v4.broadcast() {
             return Err(format!(
                 "{cidr} is the broadcast address of its subnet; give a host address"
-            ));
+            )
+            .into());
         }
     }
     if nodad && ip.is_ipv4() {
@@ -99,11 +100,12 @@ fn parse_address(text: &str) -> Result<AddressDecl, String> {
     })
 }
 
-fn parse_cidr(text: &str) -> Result<IpNet, String> {
+fn parse_cidr(text: &str) -> Parsed<IpNet> {
     if text.is_empty() {
         return Err("an address is missing; write e.g. 192.168.0.10/24 or 2001:db8::10/64".into());
     }
-    text.parse::<IpNet>().map_err(|_| match text.parse::<IpAddr>() {
+    text.parse::<IpNet>().map_err(|_| {
+        match text.parse::<IpAddr>() {
         Ok(ip) => format!(
             "`{text}` has no prefix length; write e.g. {ip}/{} (or /{} for this address alone)",
             if ip.is_ipv4() { 24 } else { 64 },
@@ -122,16 +124,18 @@ fn parse_cidr(text: &str) -> Result<IpNet, String> {
                 "`{text}` is not an address with a prefix length, such as 192.168.0.10/24 or 2001:db8::10/64"
             ),
         },
+        }
+        .into()
     })
 }
 
-fn parse_ip(text: &str) -> Result<IpAddr, String> {
+fn parse_ip(text: &str) -> Parsed<IpAddr> {
     text.parse::<IpAddr>()
-        .map_err(|_| format!("`{text}` is not an IPv4 or IPv6 address"))
+        .map_err(|_| format!("`{text}` is not an IPv4 or IPv6 address").into())
 }
 
 /// `DEST [via GW] [metric N] [table N] [src ADDR]`
-fn parse_route(text: &str) -> Result<Route, String> {
+fn parse_route(text: &str) -> Parsed<Route> {
     let mut words = text.split_whitespace();
     let dest = words
         .next()
@@ -140,9 +144,7 @@ fn parse_route(text: &str) -> Result<Route, String> {
     let mut seen: Vec<&str> = Vec::new();
     while let Some(word) = words.next() {
         if seen.contains(&word) {
-            return Err(format!(
-                "`{word}` is given twice; give each route option once"
-            ));
+            return Err(format!("`{word}` is given twice; give each route option once").into());
         }
         seen.push(word);
         let mut value = |what: &str| {
@@ -173,7 +175,7 @@ fn parse_route(text: &str) -> Result<Route, String> {
             _ => {
                 return Err(format!(
                     "`{word}` is not a route option; write DEST [via GW] [metric N] [table N] [src ADDR]"
-                ));
+                ).into());
             }
         }
     }
@@ -193,7 +195,8 @@ fn parse_route(text: &str) -> Result<Route, String> {
                 return Err(format!(
                     "{dest} has host bits set; write the network, {}",
                     net.trunc()
-                ));
+                )
+                .into());
             }
             net
         }
@@ -202,7 +205,7 @@ fn parse_route(text: &str) -> Result<Route, String> {
         if let Some(ip) = ip
             && ip.is_ipv4() != dst.addr().is_ipv4()
         {
-            return Err(format!("{what} {ip} is not of the same family as {dst}"));
+            return Err(format!("{what} {ip} is not of the same family as {dst}").into());
         }
     }
     Ok(Route {
@@ -214,7 +217,7 @@ fn parse_route(text: &str) -> Result<Route, String> {
     })
 }
 
-fn parse_netns(text: &str) -> Result<String, String> {
+fn parse_netns(text: &str) -> Parsed<String> {
     if text.is_empty()
         || text == "."
         || text == ".."
@@ -222,8 +225,8 @@ fn parse_netns(text: &str) -> Result<String, String> {
         || text.chars().any(char::is_whitespace)
     {
         return Err(format!(
-            "`{text}` cannot name a network namespace (a file in /run/netns): no `/`, no white space, not `.` or `..`"
-        ));
+            "`{text}` cannot name a network namespace (a file in /var/run/netns): no `/`, no white space, not `.` or `..`"
+        ).into());
     }
     if text.len() > 255 {
         return Err("a namespace name may be at most 255 bytes".into());
@@ -359,7 +362,7 @@ pub fn check_all(links: &[LinkDecl], problems: &mut Problems) {
     let mut routes: std::collections::HashMap<RouteKey, (String, usize)> =
         std::collections::HashMap::new();
     for link in links {
-        let label = format!("[{} {}]", link.kind.name(), link.name);
+        let label = format!("[{} {}]", link.kind.name, link.name);
         for a in &link.l3.addresses {
             let ip = a.net.addr();
             if let Some((other, line)) = seen.get(&ip) {

@@ -1,18 +1,18 @@
 //! From config text to the validated model. Everything that can be checked without looking at
 //! the live system is checked here, so an invalid config never reaches netlink.
 
-pub mod error;
-pub mod ini;
 pub mod l3;
-pub mod section;
-pub mod values;
+pub mod load;
 
 use std::collections::HashMap;
 
-use crate::kinds::{self, KindSettings, LinkKind, MacChoice};
-use error::{ConfigError, Problems};
-use ini::Section;
-use section::SectionReader;
+use crate::kinds::{self, Kind, KindSettings, MacChoice};
+use crate::syntax::error::{ConfigError, Problems};
+use crate::syntax::ini::{self, Section};
+use crate::syntax::section::{self, SectionReader};
+use crate::syntax::values;
+
+pub use load::{Trust, load};
 
 /// How long `apply` waits for missing parents unless `[global] wait` says otherwise.
 pub const DEFAULT_WAIT_SECS: u64 = 30;
@@ -38,7 +38,7 @@ pub struct LinkDecl {
     pub name: String,
     /// The section header's line (for implicit links: the line of the `parent` key naming them).
     pub line: usize,
-    pub kind: &'static dyn LinkKind,
+    pub kind: &'static Kind,
     pub parent: Option<String>,
     pub mtu: Option<u32>,
     pub mac: MacChoice,
@@ -57,6 +57,11 @@ pub struct LinkDecl {
 impl Config {
     pub fn link(&self, name: &str) -> Option<&LinkDecl> {
         self.by_name.get(name).map(|&i| &self.links[i])
+    }
+
+    /// The position of the link `name` in `links`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
     }
 
     /// The names of links that sit on `root`, directly or through other declared links.
@@ -121,7 +126,9 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
                 for name in text.split_whitespace() {
                     values::ifname(name)?;
                     if names.iter().any(|n| n == name) {
-                        return Err(format!("`{name}` is listed twice; list each parent once"));
+                        return Err(
+                            format!("`{name}` is listed twice; list each parent once").into()
+                        );
                     }
                     names.push(name.to_string());
                 }
@@ -129,11 +136,11 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
             }) {
                 hotplug_parents = names.into_iter().map(|n| (n, line)).collect();
             }
-            r.finish("[global]", |_| Vec::new());
+            r.finish("[global]", |_| section::Elsewhere::Kinds(Vec::new()));
             continue;
         }
         let Some(kind) = kinds::by_name(&section.word) else {
-            let known: Vec<&str> = kinds::KINDS.iter().map(|k| k.name()).collect();
+            let known = kinds::names();
             let lower = section.word.to_ascii_lowercase();
             let hint = if known.contains(&lower.as_str()) {
                 format!(" Kinds are lower-case: write `{lower}`.")
@@ -158,13 +165,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
                 section.line,
                 format!(
                     "[{}] needs an interface name: write e.g. [{} {}]",
-                    section.word,
-                    section.word,
-                    if kind.name() == "vlan" {
-                        "eth0.10"
-                    } else {
-                        "mv0"
-                    }
+                    section.word, section.word, kind.example
                 ),
             ));
             continue;
@@ -235,7 +236,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
 
 fn parse_link(
     section: &Section,
-    kind: &'static dyn LinkKind,
+    kind: &'static Kind,
     problems: &mut Problems,
     parent_lines: &mut HashMap<String, usize>,
 ) -> Option<LinkDecl> {
@@ -243,19 +244,19 @@ fn parse_link(
         .iter()
         .copied()
         .filter(|k| match *k {
-            "parent" => kind.takes_parent(),
-            "mac" => kind.default_mac().is_some(),
+            "parent" => kind.takes_parent,
+            "mac" => kind.default_mac.is_some(),
             _ => true,
         })
         .collect();
     allowed.extend_from_slice(&l3::KEYS);
-    allowed.extend_from_slice(kind.keys());
+    allowed.extend_from_slice(kind.keys);
     let problems_before = problems.len();
     let mut r = SectionReader::new(section, allowed, problems);
     let name = r.name().to_string();
 
     let mut parent = None;
-    if kind.takes_parent() {
+    if kind.takes_parent {
         parent = r.value("parent", |text| {
             values::ifname(text).map(|_| text.to_string())
         });
@@ -265,22 +266,22 @@ fn parse_link(
     }
     let mtu = r.number("mtu", 68, 65535).map(|n| n as u32);
     let mac_explicit = r.line_of("mac").is_some();
-    let mac = match kind.default_mac() {
+    let mac = match kind.default_mac {
         Some(default) => r.value("mac", MacChoice::parse).unwrap_or(default),
         None => MacChoice::Kernel,
     };
     let up = r.boolean("up").unwrap_or(true);
     let l3 = l3::read(&mut r);
-    let settings = kind.parse(&mut r, &mut parent);
+    let settings = kind.codec.parse(kind, &mut r, &mut parent);
 
-    if kind.takes_parent() && parent.is_none() && r.line_of("parent").is_none() {
+    if kind.takes_parent && parent.is_none() && r.line_of("parent").is_none() {
         let line = r.line();
         r.error(
             line,
             Some("parent"),
             format!(
                 "missing; {} needs a parent, e.g. `parent = eth0`",
-                values::a(kind.name())
+                kinds::a(kind.name)
             ),
         );
     }
@@ -292,16 +293,11 @@ fn parse_link(
             format!("`{name}` cannot be its own parent"),
         );
     }
-    let explain = |key: &str| {
-        if key == "parent" && !kind.takes_parent() {
-            return vec!["vlan, macvlan, ipvlan: a dummy has no parent"];
-        }
-        if key == "mac" && kind.default_mac().is_none() {
-            return vec!["other kinds: an ipvlan always shares its parent's MAC"];
-        }
-        kinds::kinds_taking(key)
+    let explain = |key: &str| match kinds::lacks_common_key(kind, key) {
+        Some(why) => section::Elsewhere::Reason(why),
+        None => section::Elsewhere::Kinds(kinds::kinds_taking(key)),
     };
-    r.finish(&values::a(kind.name()), explain);
+    r.finish(&kinds::a(kind.name), explain);
     if settings.is_none() && problems.len() == problems_before {
         // A kind must report why it refused a section; never drop a link silently.
         problems.push(ConfigError::at(
@@ -355,13 +351,13 @@ fn add_implicit_parents(
         let child = origin
             .get(&links[i].name)
             .cloned()
-            .unwrap_or_else(|| format!("[{} {}]", links[i].kind.name(), links[i].name));
+            .unwrap_or_else(|| format!("[{} {}]", links[i].kind.name, links[i].name));
         i += 1;
         if names.contains(&parent) {
             continue;
         }
         for kind in kinds::KINDS {
-            match kind.implicit(&parent) {
+            match kind.codec.implicit(&parent) {
                 None => continue,
                 Some(Err(message)) => problems.push(ConfigError::at(
                     line,
@@ -373,10 +369,10 @@ fn add_implicit_parents(
                     links.push(LinkDecl {
                     name: parent.clone(),
                     line,
-                    kind: *kind,
+                    kind,
                     parent: Some(grandparent),
                     mtu: None,
-                    mac: kind.default_mac().unwrap_or(MacChoice::Kernel),
+                    mac: kind.default_mac.unwrap_or(MacChoice::Kernel),
                     mac_explicit: false,
                     up: true,
                     settings,

@@ -3,42 +3,30 @@
 
 use std::any::Any;
 
-use super::{Difference, KindSettings, LinkKind, MacChoice};
-use crate::config::section::SectionReader;
+use super::{Codec, Difference, Kind, KindSettings, MacChoice};
 use crate::netlink::NetlinkError;
+use crate::syntax::section::SectionReader;
 
-pub struct Dummy;
+pub const DUMMY: Kind = Kind {
+    name: "dummy",
+    module: "dummy",
+    openwrt_package: Some("kmod-dummy"),
+    takes_parent: false,
+    default_mac: Some(MacChoice::Stable),
+    keys: &[],
+    example: "dm0",
+    codec: &DummyCodec,
+};
+
+struct DummyCodec;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DummySettings;
 
-impl LinkKind for Dummy {
-    fn name(&self) -> &'static str {
-        "dummy"
-    }
-
-    fn module(&self) -> &'static str {
-        "dummy"
-    }
-
-    fn openwrt_package(&self) -> Option<&'static str> {
-        Some("kmod-dummy")
-    }
-
-    fn takes_parent(&self) -> bool {
-        false
-    }
-
-    fn default_mac(&self) -> Option<MacChoice> {
-        Some(MacChoice::Stable)
-    }
-
-    fn keys(&self) -> &'static [&'static str] {
-        &[]
-    }
-
+impl Codec for DummyCodec {
     fn parse(
         &self,
+        _kind: &'static Kind,
         _r: &mut SectionReader,
         _parent: &mut Option<String>,
     ) -> Option<Box<dyn KindSettings>> {

@@ -1,30 +1,47 @@
 //! macvlan links (`ip link add link eth0 name mv0 type macvlan mode bridge`), the kind behind
-//! Docker's macvlan networks.
+//! Docker's macvlan networks, and their siblings: the code below serves every kind in this file
+//! through the `Kind` it is given, as iproute2's `ip/iplink_macvlan.c` does.
 
 use std::any::Any;
+use std::fmt;
 
-use super::{Difference, KindSettings, LinkKind, MacChoice, same_kind, yes_no};
-use crate::config::section::SectionReader;
+use super::{Codec, Difference, Fix, Kind, KindSettings, MacChoice, same_kind, yes_no};
 use crate::mac::MacAddr;
 use crate::netlink::NetlinkError;
 use crate::netlink::attr::{self, AttrWriter};
+use crate::syntax::Parsed;
+use crate::syntax::section::SectionReader;
 
-pub struct Macvlan;
+const KEYS: &[&str] = &["mode", "nopromisc", "source-mac", "bcqueuelen"];
 
-/// A `source-mac`: the MAC of a host whose traffic this macvlan receives, so never multicast
-/// or all zeros.
-fn parse_sender(text: &str) -> Result<MacAddr, String> {
+pub const MACVLAN: Kind = Kind {
+    name: "macvlan",
+    module: "macvlan",
+    openwrt_package: Some("kmod-macvlan"),
+    takes_parent: true,
+    default_mac: Some(MacChoice::Stable),
+    keys: KEYS,
+    example: "mv0",
+    codec: &MacvlanCodec,
+};
+
+struct MacvlanCodec;
+
+/// A `source-mac`: the MAC of a host whose traffic this link receives, so never multicast or
+/// all zeros.
+fn parse_sender(text: &str, kind: &Kind) -> Parsed<MacAddr> {
     let mac = MacAddr::parse(text)?;
     if mac.is_zero() || mac.is_multicast() {
         return Err(format!(
             "`{text}` cannot be the MAC a host sends from (it is {}); give the unicast MAC of the \
-             sender whose traffic this macvlan should receive",
+             sender whose traffic this {kind} should receive",
             if mac.is_zero() {
                 "all zeros"
             } else {
                 "multicast"
             }
-        ));
+        )
+        .into());
     }
     Ok(mac)
 }
@@ -53,35 +70,53 @@ const MACADDR_SET: u32 = 3;
 /// uses and what users expect (macvlans on one parent can talk to each other).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    Private = 1,
-    Vepa = 2,
-    Bridge = 4,
-    Passthru = 8,
-    Source = 16,
+    Private,
+    Vepa,
+    Bridge,
+    Passthru,
+    Source,
+    /// A mode this version of underlay does not know, as the kernel reported it.
+    Other(u32),
 }
 
-const MODES: [(&str, Mode); 5] = [
-    ("bridge", Mode::Bridge),
-    ("private", Mode::Private),
-    ("vepa", Mode::Vepa),
-    ("passthru", Mode::Passthru),
-    ("source", Mode::Source),
+const MODES: [(&str, Mode, u32); 5] = [
+    ("bridge", Mode::Bridge, 4),
+    ("private", Mode::Private, 1),
+    ("vepa", Mode::Vepa, 2),
+    ("passthru", Mode::Passthru, 8),
+    ("source", Mode::Source, 16),
 ];
 
 impl Mode {
-    fn name(self) -> &'static str {
-        MODES
-            .iter()
-            .find(|(_, m)| *m == self)
-            .map_or("?", |(n, _)| n)
+    fn value(self) -> u32 {
+        match self {
+            Mode::Other(v) => v,
+            known => MODES
+                .iter()
+                .find(|(_, m, _)| *m == known)
+                .map_or(0, |(_, _, v)| *v),
+        }
     }
 
-    fn from_kernel(value: u32) -> Result<Mode, NetlinkError> {
+    fn from_kernel(value: u32) -> Mode {
         MODES
             .iter()
-            .map(|(_, m)| *m)
-            .find(|m| *m as u32 == value)
-            .ok_or_else(|| NetlinkError::Decode(format!("unknown macvlan mode {value}")))
+            .find(|(_, _, v)| *v == value)
+            .map_or(Mode::Other(value), |(_, m, _)| *m)
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::Other(v) => write!(f, "unknown ({v})"),
+            known => f.write_str(
+                MODES
+                    .iter()
+                    .find(|(_, m, _)| m == known)
+                    .map_or("?", |(n, _, _)| n),
+            ),
+        }
     }
 }
 
@@ -94,42 +129,20 @@ pub struct MacvlanSettings {
     pub bcqueuelen: Option<u32>,
 }
 
-impl LinkKind for Macvlan {
-    fn name(&self) -> &'static str {
-        "macvlan"
-    }
-
-    fn module(&self) -> &'static str {
-        "macvlan"
-    }
-
-    fn openwrt_package(&self) -> Option<&'static str> {
-        Some("kmod-macvlan")
-    }
-
-    fn takes_parent(&self) -> bool {
-        true
-    }
-
-    fn default_mac(&self) -> Option<MacChoice> {
-        Some(MacChoice::Stable)
-    }
-
-    fn keys(&self) -> &'static [&'static str] {
-        &["mode", "nopromisc", "source-mac", "bcqueuelen"]
-    }
-
+impl Codec for MacvlanCodec {
     fn parse(
         &self,
+        kind: &'static Kind,
         r: &mut SectionReader,
         _parent: &mut Option<String>,
     ) -> Option<Box<dyn KindSettings>> {
         let mode = r
             .value("mode", |text| {
-                MODES.iter().find(|(n, _)| *n == text).map(|(_, m)| *m).ok_or_else(|| {
+                MODES.iter().find(|(n, _, _)| *n == text).map(|(_, m, _)| *m).ok_or_else(|| {
                     format!(
-                        "`{text}` is not a macvlan mode; write bridge (the default), private, vepa, passthru or source"
+                        "`{text}` is not a {kind} mode; write bridge (the default), private, vepa, passthru or source"
                     )
+                    .into()
                 })
             })
             .unwrap_or(Mode::Bridge);
@@ -139,17 +152,17 @@ impl LinkKind for Macvlan {
             r.error(
                 line,
                 Some("nopromisc"),
-                format!("only applies to mode passthru, but the mode is {}; remove it or set `mode = passthru`", mode.name()),
+                format!("only applies to mode passthru, but the mode is {mode}; remove it or set `mode = passthru`"),
             );
         }
-        let sources = r.values("source-mac", parse_sender);
+        let sources = r.values("source-mac", |text| parse_sender(text, kind));
         if let Some((_, line)) = sources.first()
             && mode != Mode::Source
         {
             r.error(
                 *line,
                 Some("source-mac"),
-                format!("only applies to mode source, but the mode is {}; remove it or set `mode = source`", mode.name()),
+                format!("only applies to mode source, but the mode is {mode}; remove it or set `mode = source`"),
             );
         }
         let mut macs: Vec<MacAddr> = Vec::new();
@@ -182,17 +195,20 @@ impl LinkKind for Macvlan {
             source_macs: Some(Vec::new()),
             bcqueuelen: None,
         };
-        for a in attr::parse::<IflaMacvlan>(info_data)?.iter() {
-            let p = attr::payload(a);
-            match a.rta_type() {
-                IflaMacvlan::Mode => s.mode = Mode::from_kernel(attr::read_u32(p)?)?,
-                IflaMacvlan::Flags => s.nopromisc = Some(attr::read_u16(p)? & FLAG_NOPROMISC != 0),
-                IflaMacvlan::BcQueueLen => s.bcqueuelen = Some(attr::read_u32(p)?),
+        for a in attr::attrs(info_data) {
+            let a = a?;
+            match a.kind_as() {
+                IflaMacvlan::Mode => s.mode = Mode::from_kernel(attr::read_u32(a.payload)?),
+                IflaMacvlan::Flags => {
+                    s.nopromisc = Some(attr::read_u16(a.payload)? & FLAG_NOPROMISC != 0)
+                }
+                IflaMacvlan::BcQueueLen => s.bcqueuelen = Some(attr::read_u32(a.payload)?),
                 IflaMacvlan::MacaddrData => {
                     let mut macs = Vec::new();
-                    for m in attr::parse::<IflaMacvlan>(p)?.iter() {
-                        if *m.rta_type() == IflaMacvlan::Macaddr
-                            && let Some(mac) = MacAddr::from_slice(attr::payload(m))
+                    for m in attr::attrs(a.payload) {
+                        let m = m?;
+                        if m.kind_as::<IflaMacvlan>() == IflaMacvlan::Macaddr
+                            && let Some(mac) = MacAddr::from_slice(m.payload)
                         {
                             macs.push(mac);
                         }
@@ -210,7 +226,7 @@ impl LinkKind for Macvlan {
 impl MacvlanSettings {
     fn data(&self) -> Result<Option<Vec<u8>>, NetlinkError> {
         let mut w = AttrWriter::<IflaMacvlan>::default();
-        w.u32(IflaMacvlan::Mode, self.mode as u32)?;
+        w.u32(IflaMacvlan::Mode, self.mode.value())?;
         if let Some(nopromisc) = self.nopromisc {
             w.u16(
                 IflaMacvlan::Flags,
@@ -254,34 +270,43 @@ impl KindSettings for MacvlanSettings {
         let mut out = Vec::new();
         if self.mode != live.mode {
             // The kernel cannot switch a macvlan into or out of passthru on a live link.
-            let in_place = (self.mode == Mode::Passthru) == (live.mode == Mode::Passthru);
-            out.push(Difference::new(
-                "mode",
-                self.mode.name(),
-                live.mode.name(),
-                in_place,
-            ));
+            let fix = if (self.mode == Mode::Passthru) == (live.mode == Mode::Passthru) {
+                Fix::InPlace
+            } else {
+                Fix::Recreate
+            };
+            out.push(Difference::setting("mode", live.mode, self.mode, fix));
         }
         if let (Some(w), Some(h)) = (self.nopromisc, live.nopromisc)
             && w != h
         {
-            out.push(Difference::new("nopromisc", yes_no(w), yes_no(h), true));
+            out.push(Difference::setting(
+                "nopromisc",
+                yes_no(h),
+                yes_no(w),
+                Fix::InPlace,
+            ));
         }
         if let (Some(w), Some(h)) = (&self.source_macs, &live.source_macs)
             && w != h
         {
-            out.push(Difference::new("source-mac", macs(w), macs(h), true));
+            out.push(Difference::setting(
+                "source-mac",
+                macs(h),
+                macs(w),
+                Fix::InPlace,
+            ));
         }
         if let (Some(w), Some(h)) = (self.bcqueuelen, live.bcqueuelen)
             && w != h
         {
-            out.push(Difference::new("bcqueuelen", w, h, true));
+            out.push(Difference::setting("bcqueuelen", h, w, Fix::InPlace));
         }
         out
     }
 
     fn summary(&self) -> String {
-        format!("mode {}", self.mode.name())
+        format!("mode {}", self.mode)
     }
 
     fn inherits_parent_mac(&self) -> bool {
@@ -315,7 +340,7 @@ mod tests {
         let bytes = s.create_data().unwrap().unwrap();
         // IFLA_MACVLAN_MODE: len 8, type 1, MACVLAN_MODE_SOURCE = 16.
         assert_eq!(&bytes[..8], &[8, 0, 1, 0, 16, 0, 0, 0]);
-        let back = Macvlan.decode(&bytes).unwrap();
+        let back = MacvlanCodec.decode(&bytes).unwrap();
         assert_eq!(s.compare(back.as_ref()), vec![]);
     }
 
@@ -331,11 +356,30 @@ mod tests {
             mode: Mode::Bridge,
             ..want.clone()
         };
-        assert!(!want.compare(&have)[0].in_place);
+        assert_eq!(want.compare(&have)[0].fix, Fix::Recreate);
         let vepa = MacvlanSettings {
             mode: Mode::Vepa,
             ..want.clone()
         };
-        assert!(vepa.compare(&have)[0].in_place);
+        assert_eq!(vepa.compare(&have)[0].fix, Fix::InPlace);
+    }
+
+    #[test]
+    fn an_unknown_mode_is_kept_and_differs() {
+        // IFLA_MACVLAN_MODE 32: a mode from a kernel newer than underlay.
+        let live = MacvlanCodec.decode(&[8, 0, 1, 0, 32, 0, 0, 0]).unwrap();
+        let want = MacvlanSettings {
+            mode: Mode::Bridge,
+            nopromisc: None,
+            source_macs: None,
+            bcqueuelen: None,
+        };
+        let diffs = want.compare(live.as_ref());
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(
+            (diffs[0].have.as_str(), diffs[0].want.as_str()),
+            ("unknown (32)", "bridge")
+        );
+        assert_eq!(live.summary(), "mode unknown (32)");
     }
 }

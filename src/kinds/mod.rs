@@ -1,122 +1,87 @@
-//! Link kinds. Everything about one kind lives in its own file: the keys it takes, their
-//! validation, the netlink attributes it sends and how it reads the live state back. The kind
-//! fills in a `LinkKind` and registers itself in `KINDS`; nothing else in underlay knows kinds
-//! by name. (The model is systemd-networkd's `NetDevVTable` and iproute2's `link_util`.)
+//! Link kinds. Everything about one kind lives in its file: its fixed facts (a `Kind` value), the
+//! keys it takes and their validation, the netlink attributes it sends and how it reads the live
+//! state back. Sibling kinds share their file's code with the kind as a parameter, as iproute2's
+//! `ip/iplink_macvlan.c` serves macvlan and macvtap and networkd's macvlan and macvtap tables
+//! point at the same functions: a sibling costs one `Kind` value and one line in `KINDS`.
+//! Nothing outside this module names a kind; help text, hints and suggestions come from `KINDS`.
 
 use std::any::Any;
 use std::fmt;
 
-use crate::config::section::SectionReader;
 use crate::mac::MacAddr;
 use crate::netlink::NetlinkError;
+use crate::syntax::section::SectionReader;
+use crate::syntax::{Invalid, Parsed};
 
 pub mod dummy;
 pub mod ipvlan;
 pub mod macvlan;
 pub mod vlan;
 
-/// Every kind underlay can make. Adding one is a new file and one line here.
-pub static KINDS: &[&dyn LinkKind] = &[
-    &vlan::Vlan,
-    &macvlan::Macvlan,
-    &ipvlan::Ipvlan,
-    &dummy::Dummy,
+/// Every kind underlay can make, in the order help text lists them.
+pub static KINDS: &[&Kind] = &[
+    &vlan::VLAN,
+    &macvlan::MACVLAN,
+    &ipvlan::IPVLAN,
+    &dummy::DUMMY,
 ];
 
-pub fn by_name(name: &str) -> Option<&'static dyn LinkKind> {
-    KINDS.iter().copied().find(|k| k.name() == name)
-}
-
-/// The names of the kinds that take `key`, for hints like "`mode` belongs to macvlan, ipvlan".
-pub fn kinds_taking(key: &str) -> Vec<&'static str> {
-    KINDS
-        .iter()
-        .filter(|k| k.keys().contains(&key))
-        .map(|k| k.name())
-        .collect()
-}
-
-/// How a link's MAC address is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MacChoice {
-    /// Whatever the kernel gives (a VLAN inherits its parent's MAC).
-    Kernel,
-    /// Derived from the machine and the name: the same on every boot.
-    Stable,
-    /// A fresh random address at creation; never reported as drift.
-    Random,
-    Fixed(MacAddr),
-}
-
-impl MacChoice {
-    pub fn parse(text: &str) -> Result<MacChoice, String> {
-        match text {
-            "stable" => Ok(MacChoice::Stable),
-            "random" => Ok(MacChoice::Random),
-            _ => MacAddr::parse_unicast(text)
-                .map(MacChoice::Fixed)
-                .map_err(|e| format!("{e}, or `stable` or `random`")),
-        }
-    }
-}
-
-/// How booleans read in reports, as the config writes them.
-pub fn yes_no(on: bool) -> &'static str {
-    if on { "yes" } else { "no" }
-}
-
-/// One attribute that differs between the config and the live link.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Difference {
-    pub attribute: &'static str,
-    pub want: String,
-    pub have: String,
-    /// The kernel can change it on the live link; otherwise the link must be re-created.
-    pub in_place: bool,
-}
-
-impl Difference {
-    pub fn new(
-        attribute: &'static str,
-        want: impl fmt::Display,
-        have: impl fmt::Display,
-        in_place: bool,
-    ) -> Self {
-        Difference {
-            attribute,
-            want: want.to_string(),
-            have: have.to_string(),
-            in_place,
-        }
-    }
-}
-
-/// What `LinkKind::implicit` gives: the implicit link's own parent and settings, or why a name
-/// that has the kind's shape cannot be made.
-pub type Implicit = Result<(String, Box<dyn KindSettings>), String>;
-
-/// A kind: its name, its keys and how it reads them, and how it reads live links back.
-pub trait LinkKind: Sync {
+/// A kind's fixed facts.
+pub struct Kind {
     /// The section word and the kernel's `IFLA_INFO_KIND`.
-    fn name(&self) -> &'static str;
-    /// The kernel module that provides the kind, for "Operation not supported" errors.
-    fn module(&self) -> &'static str;
-    /// The OpenWrt package that ships the module, if it is not built in.
-    fn openwrt_package(&self) -> Option<&'static str>;
-    /// Whether links of this kind sit on a parent (`parent = ...` / `IFLA_LINK`).
-    fn takes_parent(&self) -> bool;
-    /// The MAC choice when `mac` is absent; `None` if the kind takes no `mac` key at all.
-    fn default_mac(&self) -> Option<MacChoice>;
+    pub name: &'static str,
+    /// The kernel module that provides it, for "the kernel has no ... support" errors.
+    pub module: &'static str,
+    /// The OpenWrt package that ships the module; `None` if OpenWrt builds it in.
+    pub openwrt_package: Option<&'static str>,
+    /// Whether links of this kind sit on a parent (`parent = ...`, `IFLA_LINK`).
+    pub takes_parent: bool,
+    /// The MAC choice when `mac` is absent; `None` if the kind takes no `mac` key because it
+    /// always shares its parent's MAC.
+    pub default_mac: Option<MacChoice>,
     /// The kind's own keys, besides the common ones.
-    fn keys(&self) -> &'static [&'static str];
+    pub keys: &'static [&'static str],
+    /// An interface name for examples in messages (`[macvlan mv0]`).
+    pub example: &'static str,
+    /// The code that reads, writes and compares its settings.
+    pub codec: &'static dyn Codec,
+}
+
+impl PartialEq for Kind {
+    fn eq(&self, other: &Kind) -> bool {
+        self.name == other.name
+    }
+}
+
+impl fmt::Debug for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// What `Codec::implicit` gives: the implicit link's own parent and settings, or why a name
+/// that has the kind's shape cannot be made.
+pub type Implicit = Result<(String, Box<dyn KindSettings>), Invalid>;
+
+/// The code behind one kind or a family of siblings. `kind` says which sibling is meant, so
+/// messages name the right one.
+pub trait Codec: Sync {
     /// Read the kind's own keys. `parent` is the `parent` key's value, which a kind may fill in
     /// from the name (a VLAN named `eth0.10`). Problems go to the reader; `None` means some.
     fn parse(
         &self,
+        kind: &'static Kind,
         reader: &mut SectionReader,
         parent: &mut Option<String>,
     ) -> Option<Box<dyn KindSettings>>;
-    /// Decode the kernel's `IFLA_INFO_DATA` (empty if there was none).
+    /// Decode the kernel's `IFLA_INFO_DATA` (empty if there was none). Values underlay does not
+    /// know are kept as they are, never dropped.
     fn decode(&self, info_data: &[u8]) -> Result<Box<dyn KindSettings>, NetlinkError>;
     /// The link this kind would make for a parent named `name` that is neither declared nor
     /// present (Docker's `eth0.50` convention): its own parent and settings.
@@ -136,7 +101,7 @@ pub trait KindSettings: fmt::Debug {
     fn change_data(&self, live: &dyn KindSettings) -> Result<Option<Vec<u8>>, NetlinkError>;
     /// Every kind-specific difference between these (wanted) and `live` (what the kernel has).
     fn compare(&self, live: &dyn KindSettings) -> Vec<Difference>;
-    /// A few words for reports: `id 10`, `mode bridge`.
+    /// A few words for reports: `id 10`, `mode bridge`; empty if there is nothing to say.
     fn summary(&self) -> String;
     /// Whether links with these settings always carry their parent's MAC (a passthru macvlan),
     /// so the kind's default MAC does not apply.
@@ -145,33 +110,168 @@ pub trait KindSettings: fmt::Debug {
     }
 }
 
+pub fn by_name(name: &str) -> Option<&'static Kind> {
+    KINDS.iter().copied().find(|k| k.name == name)
+}
+
+/// Every kind's name, for "underlay makes vlan, macvlan, ...".
+pub fn names() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.name).collect()
+}
+
+/// The names of the kinds that take `key`, for hints like "`mode` belongs to macvlan, ipvlan".
+pub fn kinds_taking(key: &str) -> Vec<&'static str> {
+    KINDS
+        .iter()
+        .filter(|k| match key {
+            "parent" => k.takes_parent,
+            "mac" => k.default_mac.is_some(),
+            _ => k.keys.contains(&key),
+        })
+        .map(|k| k.name)
+        .collect()
+}
+
+/// Why `kind` does not take the common key `key`, when that is a fact of the kind.
+pub fn lacks_common_key(kind: &Kind, key: &str) -> Option<String> {
+    match key {
+        "parent" if !kind.takes_parent => Some(format!("{} has no parent", a(kind.name))),
+        "mac" if kind.default_mac.is_none() => {
+            Some(format!("{} always shares its parent's MAC", a(kind.name)))
+        }
+        _ => None,
+    }
+}
+
+/// "a vlan", "an ipvlan": the kind's name with its article.
+pub fn a(name: &str) -> String {
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
+}
+
+/// How a link's MAC address is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacChoice {
+    /// Whatever the kernel gives (a VLAN inherits its parent's MAC).
+    Kernel,
+    /// Derived from the machine and the name: the same on every boot.
+    Stable,
+    /// A fresh random address at creation; never reported as drift.
+    Random,
+    Fixed(MacAddr),
+}
+
+impl MacChoice {
+    pub fn parse(text: &str) -> Parsed<MacChoice> {
+        match text {
+            "stable" => Ok(MacChoice::Stable),
+            "random" => Ok(MacChoice::Random),
+            _ => MacAddr::parse_unicast(text)
+                .map(MacChoice::Fixed)
+                .map_err(|e| format!("{e}, or `stable` or `random`").into()),
+        }
+    }
+}
+
+/// How booleans read in reports, as the config writes them.
+pub fn yes_no(on: bool) -> &'static str {
+    if on { "yes" } else { "no" }
+}
+
+/// What differs between the config and a live link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attribute {
+    Kind,
+    Parent,
+    Mtu,
+    Mac,
+    Up,
+    /// The netdev group: underlay's own links live in the default group.
+    Group,
+    /// A kind's own setting, by its config key (`mode`, `id`, `egress-qos-map`).
+    Setting(&'static str),
+    /// The kind's settings as a whole, when the kernel's could not be read.
+    Settings,
+}
+
+impl fmt::Display for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Attribute::Kind => "kind",
+            Attribute::Parent => "parent",
+            Attribute::Mtu => "mtu",
+            Attribute::Mac => "mac",
+            Attribute::Up => "up",
+            Attribute::Group => "group",
+            Attribute::Setting(key) => key,
+            Attribute::Settings => "settings",
+        })
+    }
+}
+
+/// How a difference can be removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fix {
+    /// The kernel changes it on the live link.
+    InPlace,
+    /// Only a new link has it: delete and create.
+    Recreate,
+}
+
+/// One attribute that differs: what the kernel has, and what the config wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub attribute: Attribute,
+    pub have: String,
+    pub want: String,
+    pub fix: Fix,
+}
+
+impl Difference {
+    pub fn new(
+        attribute: Attribute,
+        have: impl fmt::Display,
+        want: impl fmt::Display,
+        fix: Fix,
+    ) -> Self {
+        Difference {
+            attribute,
+            have: have.to_string(),
+            want: want.to_string(),
+            fix,
+        }
+    }
+
+    /// A kind's own setting.
+    pub fn setting(
+        key: &'static str,
+        have: impl fmt::Display,
+        want: impl fmt::Display,
+        fix: Fix,
+    ) -> Self {
+        Difference::new(Attribute::Setting(key), have, want, fix)
+    }
+}
+
 /// Downcast `live` to the settings type of the same kind. A mismatch means the live link is of
-/// another kind, which the caller has already reported, so an empty comparison is right.
+/// another kind, which the caller compares (and reports) before it compares settings.
 pub fn same_kind<T: 'static>(live: &dyn KindSettings) -> Option<&T> {
     live.as_any().downcast_ref::<T>()
 }
 
-/// Where the kernel reports unsupported kinds, explain it as the missing module.
-pub fn missing_module_hint(kind: &dyn LinkKind) -> String {
-    match kind.openwrt_package() {
-        Some(package) => format!(
-            "the kernel has no {} support: load the `{}` module (modprobe {}; on OpenWrt install {})",
-            kind.name(),
-            kind.module(),
-            kind.module(),
-            package
-        ),
-        None => format!(
-            "the kernel has no {} support: load the `{}` module (modprobe {})",
-            kind.name(),
-            kind.module(),
-            kind.module()
-        ),
+/// The kernel has no support for `kind`: say which module (and OpenWrt package) brings it.
+pub fn missing_module_hint(kind: &Kind) -> String {
+    let mut hint = format!(
+        "the kernel has no {} support: load the `{}` module (modprobe {}",
+        kind.name, kind.module, kind.module
+    );
+    if let Some(package) = kind.openwrt_package {
+        hint.push_str(&format!("; on OpenWrt install {package}"));
     }
-}
-
-impl fmt::Debug for dyn LinkKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
+    hint.push(')');
+    hint
 }

@@ -2,15 +2,38 @@
 
 use std::any::Any;
 
+use std::fmt;
+
 use neli::consts::rtnl::{IflaVlan, IflaVlanQos};
 
-use super::{Difference, Implicit, KindSettings, LinkKind, MacChoice, same_kind, yes_no};
-use crate::config::section::SectionReader;
-use crate::config::values;
+use super::{Codec, Difference, Fix, Implicit, Kind, KindSettings, MacChoice, same_kind, yes_no};
 use crate::netlink::NetlinkError;
 use crate::netlink::attr::{self, AttrWriter};
+use crate::syntax::section::SectionReader;
+use crate::syntax::{Parsed, values};
 
-pub struct Vlan;
+pub const VLAN: Kind = Kind {
+    name: "vlan",
+    module: "8021q",
+    // Built into every OpenWrt kernel.
+    openwrt_package: None,
+    takes_parent: true,
+    default_mac: Some(MacChoice::Kernel),
+    keys: &[
+        "id",
+        "protocol",
+        "reorder-header",
+        "gvrp",
+        "mvrp",
+        "loose-binding",
+        "ingress-qos-map",
+        "egress-qos-map",
+    ],
+    example: "eth0.10",
+    codec: &VlanCodec,
+};
+
+struct VlanCodec;
 
 /// `ETH_P_8021Q` and `ETH_P_8021AD`.
 const ETH_P_8021Q: u16 = 0x8100;
@@ -28,6 +51,8 @@ const FLAGS: [(&str, u32); 4] = [
 pub enum Protocol {
     Dot1Q,
     Dot1Ad,
+    /// An ethertype underlay does not know, as the kernel reported it.
+    Other(u16),
 }
 
 impl Protocol {
@@ -35,13 +60,25 @@ impl Protocol {
         match self {
             Protocol::Dot1Q => ETH_P_8021Q,
             Protocol::Dot1Ad => ETH_P_8021AD,
+            Protocol::Other(t) => t,
         }
     }
 
-    fn name(self) -> &'static str {
+    fn from_kernel(ethertype: u16) -> Protocol {
+        match ethertype {
+            ETH_P_8021Q => Protocol::Dot1Q,
+            ETH_P_8021AD => Protocol::Dot1Ad,
+            other => Protocol::Other(other),
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Protocol::Dot1Q => "802.1q",
-            Protocol::Dot1Ad => "802.1ad",
+            Protocol::Dot1Q => f.write_str("802.1q"),
+            Protocol::Dot1Ad => f.write_str("802.1ad"),
+            Protocol::Other(t) => write!(f, "unknown (ethertype 0x{t:04x})"),
         }
     }
 }
@@ -73,7 +110,7 @@ impl VlanSettings {
 
 /// Split `eth0.10` into (`eth0`, 10) if the suffix is a VLAN id. `Some(Err)` when the name
 /// has the PARENT.NUMBER shape but the number cannot be a VLAN id.
-fn split_dotted(name: &str) -> Option<Result<(String, u16), String>> {
+fn split_dotted(name: &str) -> Option<Parsed<(String, u16)>> {
     let (parent, suffix) = name.rsplit_once('.')?;
     if parent.is_empty() || suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -81,23 +118,21 @@ fn split_dotted(name: &str) -> Option<Result<(String, u16), String>> {
     Some(
         values::number(suffix, 1, 4094)
             .map(|id| (parent.to_string(), id as u16))
-            .map_err(|e| format!("`{name}` reads as PARENT.ID, but VLAN id {e}")),
+            .map_err(|e| format!("`{name}` reads as PARENT.ID, but VLAN id {e}").into()),
     )
 }
 
-fn parse_qos(text: &str, from_max: u64, to_max: u64) -> Result<QosMap, String> {
+fn parse_qos(text: &str, from_max: u64, to_max: u64) -> Parsed<QosMap> {
     let mut map = QosMap::new();
     for pair in text.split_whitespace() {
         let Some((from, to)) = pair.split_once(':') else {
-            return Err(format!(
-                "`{pair}` is not a FROM:TO pair; write e.g. `1:2 3:4`"
-            ));
+            return Err(format!("`{pair}` is not a FROM:TO pair; write e.g. `1:2 3:4`").into());
         };
         let from =
             values::number(from, 0, from_max).map_err(|e| format!("in `{pair}`: {e}"))? as u32;
         let to = values::number(to, 0, to_max).map_err(|e| format!("in `{pair}`: {e}"))? as u32;
         if map.iter().any(|(f, _)| *f == from) {
-            return Err(format!("priority {from} is mapped twice"));
+            return Err(format!("priority {from} is mapped twice").into());
         }
         if to != 0 {
             map.push((from, to));
@@ -117,43 +152,10 @@ fn show_qos(map: &QosMap) -> String {
         .join(" ")
 }
 
-impl LinkKind for Vlan {
-    fn name(&self) -> &'static str {
-        "vlan"
-    }
-
-    fn module(&self) -> &'static str {
-        "8021q"
-    }
-
-    fn openwrt_package(&self) -> Option<&'static str> {
-        // Built into every OpenWrt kernel.
-        None
-    }
-
-    fn takes_parent(&self) -> bool {
-        true
-    }
-
-    fn default_mac(&self) -> Option<MacChoice> {
-        Some(MacChoice::Kernel)
-    }
-
-    fn keys(&self) -> &'static [&'static str] {
-        &[
-            "id",
-            "protocol",
-            "reorder-header",
-            "gvrp",
-            "mvrp",
-            "loose-binding",
-            "ingress-qos-map",
-            "egress-qos-map",
-        ]
-    }
-
+impl Codec for VlanCodec {
     fn parse(
         &self,
+        _kind: &'static Kind,
         r: &mut SectionReader,
         parent: &mut Option<String>,
     ) -> Option<Box<dyn KindSettings>> {
@@ -174,7 +176,7 @@ impl LinkKind for Vlan {
                 Err(message) => {
                     // The id comes from the name, so say so unless it is plainly out of range.
                     let message = if message.contains("out of range") {
-                        message
+                        message.0
                     } else {
                         format!(
                             "the name's suffix `{suffix}` is no VLAN id ({message}); rename the link, or give `id = 1..4094`"
@@ -218,7 +220,8 @@ impl LinkKind for Vlan {
                     "802.1ad" => Ok(Protocol::Dot1Ad),
                     _ => Err(format!(
                         "`{text}` is not a VLAN protocol; write 802.1q (the default) or 802.1ad"
-                    )),
+                    )
+                    .into()),
                 }
             })
             .unwrap_or(Protocol::Dot1Q);
@@ -235,15 +238,13 @@ impl LinkKind for Vlan {
         settings.flags = [Some(false); 4];
         settings.ingress = Some(QosMap::new());
         settings.egress = Some(QosMap::new());
-        for a in attr::parse::<IflaVlan>(info_data)?.iter() {
-            let p = attr::payload(a);
-            match a.rta_type() {
+        for a in attr::attrs(info_data) {
+            let a = a?;
+            let p = a.payload;
+            match a.kind_as() {
                 IflaVlan::Id => settings.id = attr::read_u16(p)?,
                 IflaVlan::Protocol => {
-                    settings.protocol = match attr::read_be16(p)? {
-                        ETH_P_8021AD => Protocol::Dot1Ad,
-                        _ => Protocol::Dot1Q,
-                    }
+                    settings.protocol = Protocol::from_kernel(attr::read_be16(p)?)
                 }
                 IflaVlan::Flags => {
                     let flags = attr::read_u32(p)?;
@@ -271,9 +272,10 @@ impl LinkKind for Vlan {
 
 fn decode_qos(bytes: &[u8]) -> Result<QosMap, NetlinkError> {
     let mut map = QosMap::new();
-    for a in attr::parse::<IflaVlanQos>(bytes)?.iter() {
-        let p = attr::payload(a);
-        if *a.rta_type() == IflaVlanQos::Mapping && p.len() >= 8 {
+    for a in attr::attrs(bytes) {
+        let a = a?;
+        let p = a.payload;
+        if a.kind_as::<IflaVlanQos>() == IflaVlanQos::Mapping && p.len() >= 8 {
             let (from, to) = (attr::read_u32(p)?, attr::read_u32(&p[4..])?);
             if to != 0 {
                 map.push((from, to));
@@ -375,21 +377,26 @@ impl KindSettings for VlanSettings {
         };
         let mut out = Vec::new();
         if self.id != live.id {
-            out.push(Difference::new("id", self.id, live.id, false));
+            out.push(Difference::setting("id", live.id, self.id, Fix::Recreate));
         }
         if self.protocol != live.protocol {
-            out.push(Difference::new(
+            out.push(Difference::setting(
                 "protocol",
-                self.protocol.name(),
-                live.protocol.name(),
-                false,
+                live.protocol,
+                self.protocol,
+                Fix::Recreate,
             ));
         }
         for ((wanted, have), (key, _)) in self.flags.iter().zip(&live.flags).zip(FLAGS) {
             if let (Some(w), Some(h)) = (wanted, have)
                 && w != h
             {
-                out.push(Difference::new(key, yes_no(*w), yes_no(*h), true));
+                out.push(Difference::setting(
+                    key,
+                    yes_no(*h),
+                    yes_no(*w),
+                    Fix::InPlace,
+                ));
             }
         }
         for (key, wanted, have) in [
@@ -399,7 +406,12 @@ impl KindSettings for VlanSettings {
             if let (Some(w), Some(h)) = (wanted, have)
                 && w != h
             {
-                out.push(Difference::new(key, show_qos(w), show_qos(h), true));
+                out.push(Difference::setting(
+                    key,
+                    show_qos(h),
+                    show_qos(w),
+                    Fix::InPlace,
+                ));
             }
         }
         out
@@ -408,7 +420,7 @@ impl KindSettings for VlanSettings {
     fn summary(&self) -> String {
         match self.protocol {
             Protocol::Dot1Q => format!("id {}", self.id),
-            Protocol::Dot1Ad => format!("id {}, 802.1ad", self.id),
+            other => format!("id {}, {other}", self.id),
         }
     }
 }
@@ -473,7 +485,7 @@ mod tests {
         assert_eq!(&bytes[..8], &[6, 0, 1, 0, 10, 0, 0, 0]);
         // IFLA_VLAN_PROTOCOL is big-endian 0x88a8.
         assert_eq!(&bytes[8..14], &[6, 0, 5, 0, 0x88, 0xa8]);
-        let back = Vlan.decode(&bytes).unwrap();
+        let back = VlanCodec.decode(&bytes).unwrap();
         assert_eq!(s.compare(back.as_ref()), vec![]);
     }
 
@@ -484,6 +496,6 @@ mod tests {
         have.protocol = Protocol::Dot1Ad;
         let diffs = want.compare(&have);
         assert_eq!(diffs.len(), 2);
-        assert!(diffs.iter().all(|d| !d.in_place));
+        assert!(diffs.iter().all(|d| d.fix == Fix::Recreate));
     }
 }

@@ -1,11 +1,9 @@
 //! Address messages: `RTM_NEWADDR`/`RTM_DELADDR`, and decoding dumped addresses.
 
-use std::io::Cursor;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use neli::{
-    FromBytesWithInput,
     consts::{
         nl::NlmF,
         rtnl::{Ifa, IfaF, RtAddrFamily, RtScope, Rtm},
@@ -21,12 +19,19 @@ pub const IFA_F_NODAD: u32 = 0x02;
 /// `IFA_F_PERMANENT`: configured, not learned (SLAAC addresses lack it).
 pub const IFA_F_PERMANENT: u32 = 0x80;
 
+/// `IFA_PROTO` (Linux 5.18): who added the address. neli's `Ifa` predates it.
+pub const IFA_PROTO: u16 = 11;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveAddress {
     pub index: u32,
     /// The address with its prefix length, e.g. 192.168.0.10/24.
     pub net: IpNet,
     pub flags: u32,
+    /// `IFA_PROTO`, 0 when the kernel or the adder gave none.
+    pub protocol: u8,
+    /// `IFA_BROADCAST` (IPv4).
+    pub broadcast: Option<IpAddr>,
 }
 
 fn family(ip: &IpAddr) -> RtAddrFamily {
@@ -105,33 +110,45 @@ pub fn dump_request() -> Result<Request, NetlinkError> {
     })
 }
 
-/// Decode an `RTM_NEWADDR` payload. `None` for families other than IPv4 and IPv6.
+/// `sizeof(struct ifaddrmsg)`
+const IFADDRMSG_LEN: usize = 8;
+
+/// Decode an `RTM_NEWADDR` payload in place. `None` for families other than IPv4 and IPv6.
 pub fn decode(payload: &[u8]) -> Result<Option<LiveAddress>, NetlinkError> {
-    let msg = Ifaddrmsg::from_bytes_with_input(&mut Cursor::new(payload), payload.len())
-        .map_err(|e| NetlinkError::Decode(format!("address message: {e}")))?;
-    let (mut local, mut address, mut flags) = (None, None, u32::from(msg.ifa_flags().bits()));
-    for a in msg.rtattrs().iter() {
-        let p = attr::payload(a);
-        match a.rta_type() {
-            Ifa::Local => local = ip_from(p),
-            Ifa::Address => address = ip_from(p),
-            Ifa::Flags => flags = attr::read_u32(p)?,
+    let h = payload
+        .get(..IFADDRMSG_LEN)
+        .ok_or_else(|| NetlinkError::Decode("an address message shorter than its header".into()))?;
+    let (family, prefix_len) = (h[0], h[1]);
+    let index = u32::from_ne_bytes([h[4], h[5], h[6], h[7]]);
+    if family != libc::AF_INET as u8 && family != libc::AF_INET6 as u8 {
+        return Ok(None);
+    }
+    let (mut local, mut address, mut flags) = (None, None, u32::from(h[2]));
+    let mut protocol = 0;
+    let mut broadcast = None;
+    for a in attr::attrs(&payload[IFADDRMSG_LEN..]) {
+        let a = a?;
+        match a.kind_as() {
+            Ifa::Local => local = ip_from(a.payload),
+            Ifa::Address => address = ip_from(a.payload),
+            Ifa::Broadcast => broadcast = ip_from(a.payload),
+            Ifa::Flags => flags = attr::read_u32(a.payload)?,
+            Ifa::UnrecognizedConst(IFA_PROTO) => protocol = attr::read_u8(a.payload)?,
             _ => {}
         }
     }
     let Some(ip) = local.or(address) else {
         return Ok(None);
     };
-    let net = IpNet::new(ip, *msg.ifa_prefixlen()).map_err(|_| {
-        NetlinkError::Decode(format!(
-            "prefix length {} too long for {ip}",
-            msg.ifa_prefixlen()
-        ))
+    let net = IpNet::new(ip, prefix_len).map_err(|_| {
+        NetlinkError::Decode(format!("prefix length {prefix_len} too long for {ip}"))
     })?;
     Ok(Some(LiveAddress {
-        index: *msg.ifa_index(),
+        index,
         net,
         flags,
+        protocol,
+        broadcast,
     }))
 }
 

@@ -1,13 +1,10 @@
 //! Link messages: `RTM_NEWLINK` to create or change, `RTM_DELLINK` to delete, and the decoding of
-//! dumped or announced links into `LiveLink`.
-
-use std::io::Cursor;
+//! dumped or announced links.
 
 use neli::{
-    FromBytesWithInput,
     consts::{
         nl::NlmF,
-        rtnl::{Arphrd, Iff, Ifla, IflaInfo, RtAddrFamily, Rtm},
+        rtnl::{Arphrd, Ifla, IflaInfo, RtAddrFamily, Rtm},
     },
     rtnl::{Ifinfomsg, IfinfomsgBuilder},
 };
@@ -16,20 +13,24 @@ use super::attr::{self, AttrWriter};
 use super::{Body, NetlinkError, Request};
 use crate::mac::MacAddr;
 
-/// A link as the kernel reports it.
+/// A link as the kernel reports it, borrowed from the message it came in (nothing is copied or
+/// allocated while decoding). `live` turns it into a `LiveLink`, decoding the kind's data once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveLink {
+pub struct LinkMessage<'a> {
     pub index: i32,
-    pub name: String,
+    /// The interface name as the kernel's bytes (any byte but `/`, `:`, white space and NUL).
+    pub name: &'a [u8],
     /// `IFLA_INFO_KIND`; `None` for physical NICs and kinds that report none.
-    pub kind: Option<String>,
-    /// `IFLA_INFO_DATA`, decoded by the kind when needed.
-    pub info_data: Vec<u8>,
-    /// The lower device (`IFLA_LINK`), when it is in this namespace.
-    pub parent: Option<i32>,
-    /// The lower device's ifindex when it is in another namespace (`IFLA_LINK_NETNSID` is set):
-    /// a link created into a namespace on a parent in the host reports its parent this way.
-    pub parent_elsewhere: Option<i32>,
+    pub kind: Option<&'a str>,
+    /// `IFLA_INFO_DATA`, for the kind to decode.
+    pub info_data: &'a [u8],
+    /// The lower device (`IFLA_LINK`), in this namespace unless `link_netnsid` is set.
+    pub link: Option<i32>,
+    /// `IFLA_LINK_NETNSID`: the namespace (by the id this namespace gives it) that `link` and a
+    /// kind's own lower device live in.
+    pub link_netnsid: Option<i32>,
+    /// `IFLA_MASTER`: the bridge or bond this link is a port of.
+    pub master: Option<i32>,
     pub mtu: u32,
     pub mac: Option<MacAddr>,
     pub permanent_mac: Option<MacAddr>,
@@ -41,7 +42,7 @@ pub struct LiveLink {
 
 /// Everything needed to create one link.
 pub struct NewLink<'a> {
-    pub name: &'a str,
+    pub name: &'a [u8],
     pub kind: &'a str,
     /// The ifindex to create it with: chosen up front so the ownership record can name the link
     /// before it exists (see `record`).
@@ -65,7 +66,7 @@ pub struct LinkChange {
     /// Move the link into this netdev group (`down` uses it to delete many links at once).
     pub group: Option<u32>,
     /// The kind and its `IFLA_INFO_DATA`, for kind-specific changes.
-    pub info: Option<(String, Vec<u8>)>,
+    pub info: Option<(&'static str, Vec<u8>)>,
 }
 
 fn header(
@@ -99,7 +100,7 @@ fn link_info(kind: &str, data: Option<Vec<u8>>) -> Result<AttrWriter<IflaInfo>, 
 /// with another MAC.
 pub fn create(link: NewLink) -> Result<Request, NetlinkError> {
     let mut attrs = AttrWriter::<Ifla>::default();
-    attrs.string(Ifla::Ifname, link.name)?;
+    attrs.cstr(Ifla::Ifname, link.name)?;
     if let Some(parent) = link.parent {
         attrs.u32(Ifla::Link, parent as u32)?;
     }
@@ -133,7 +134,7 @@ pub fn change(index: i32, change: LinkChange) -> Result<Request, NetlinkError> {
         attrs.u32(Ifla::Group, group)?;
     }
     if let Some((kind, data)) = change.info {
-        attrs.nested(Ifla::Linkinfo, link_info(&kind, Some(data))?)?;
+        attrs.nested(Ifla::Linkinfo, link_info(kind, Some(data))?)?;
     }
     Ok(Request {
         kind: Rtm::Newlink,
@@ -175,43 +176,50 @@ pub fn dump_request() -> Result<Request, NetlinkError> {
     })
 }
 
-/// Decode an `RTM_NEWLINK` payload. Malformed input is an error, never a panic.
-pub fn decode(payload: &[u8]) -> Result<LiveLink, NetlinkError> {
-    let msg = Ifinfomsg::from_bytes_with_input(&mut Cursor::new(payload), payload.len())
-        .map_err(|e| NetlinkError::Decode(format!("link message: {e}")))?;
-    let mut link = LiveLink {
-        index: *msg.ifi_index(),
-        name: String::new(),
+/// `sizeof(struct ifinfomsg)`
+const IFINFOMSG_LEN: usize = 16;
+
+/// Decode an `RTM_NEWLINK` payload in place. Malformed input is an error, never a panic.
+pub fn decode(payload: &[u8]) -> Result<LinkMessage<'_>, NetlinkError> {
+    let header = payload
+        .get(..IFINFOMSG_LEN)
+        .ok_or_else(|| NetlinkError::Decode("a link message shorter than its header".into()))?;
+    let index = i32::from_ne_bytes([header[4], header[5], header[6], header[7]]);
+    let flags = u32::from_ne_bytes([header[8], header[9], header[10], header[11]]);
+    let mut link = LinkMessage {
+        index,
+        name: &[],
         kind: None,
-        info_data: Vec::new(),
-        parent: None,
-        parent_elsewhere: None,
+        info_data: &[],
+        link: None,
+        link_netnsid: None,
+        master: None,
         mtu: 0,
         mac: None,
         permanent_mac: None,
-        up: msg.ifi_flags().contains(Iff::UP),
+        up: flags & libc::IFF_UP as u32 != 0,
         group: 0,
     };
-    let mut other_namespace = false;
-    for a in msg.rtattrs().iter() {
-        let p = attr::payload(a);
-        match a.rta_type() {
-            // The kernel allows any bytes but `/`, `:` and white space in names; a foreign
-            // link's odd name must not stop the run (no config can name it anyway).
-            Ifla::Ifname => link.name = attr::read_string_lossy(p),
+    for a in attr::attrs(&payload[IFINFOMSG_LEN..]) {
+        let a = a?;
+        let p = a.payload;
+        match a.kind_as() {
+            Ifla::Ifname => link.name = attr::read_cstr(p),
             Ifla::Mtu => link.mtu = attr::read_u32(p)?,
             Ifla::Group => link.group = attr::read_u32(p)?,
             Ifla::Address => link.mac = MacAddr::from_slice(p),
             Ifla::PermAddress => {
                 link.permanent_mac = MacAddr::from_slice(p).filter(|m| !m.is_zero())
             }
-            Ifla::Link => link.parent = Some(attr::read_u32(p)? as i32),
-            Ifla::LinkNetnsid => other_namespace = true,
+            Ifla::Link => link.link = Some(attr::read_i32(p)?),
+            Ifla::LinkNetnsid => link.link_netnsid = Some(attr::read_i32(p)?),
+            Ifla::Master => link.master = Some(attr::read_i32(p)?).filter(|m| *m != 0),
             Ifla::Linkinfo => {
-                for info in attr::parse::<IflaInfo>(p)?.iter() {
-                    match info.rta_type() {
-                        IflaInfo::Kind => link.kind = Some(attr::read_string(attr::payload(info))?),
-                        IflaInfo::Data => link.info_data = attr::payload(info).to_vec(),
+                for info in attr::attrs(p) {
+                    let info = info?;
+                    match info.kind_as() {
+                        IflaInfo::Kind => link.kind = Some(attr::read_string(info.payload)?),
+                        IflaInfo::Data => link.info_data = info.payload,
                         _ => {}
                     }
                 }
@@ -220,17 +228,11 @@ pub fn decode(payload: &[u8]) -> Result<LiveLink, NetlinkError> {
         }
     }
     if link.name.is_empty() {
-        return Err(NetlinkError::Decode(format!(
-            "link {} has no name",
-            link.index
-        )));
+        return Err(NetlinkError::Decode(format!("link {index} has no name")));
     }
-    // A lower device in another namespace (a veth peer, a link moved away) is not a parent
-    // here; a physical NIC may report itself.
-    if other_namespace {
-        link.parent_elsewhere = link.parent.take();
-    } else if link.parent == Some(link.index) || link.parent == Some(0) {
-        link.parent = None;
+    // A physical NIC may name itself or 0 as its lower device.
+    if link.link_netnsid.is_none() && (link.link == Some(index) || link.link == Some(0)) {
+        link.link = None;
     }
     Ok(link)
 }
@@ -243,7 +245,7 @@ mod tests {
     #[test]
     fn create_message_layout() {
         let req = create(NewLink {
-            name: "mv0",
+            name: b"mv0",
             kind: "macvlan",
             index: 42,
             parent: Some(2),
@@ -276,9 +278,9 @@ mod tests {
         );
         // And it decodes back.
         let live = decode(&bytes).unwrap();
-        assert_eq!(live.name, "mv0");
-        assert_eq!(live.kind.as_deref(), Some("macvlan"));
-        assert_eq!(live.parent, Some(2));
+        assert_eq!(live.name, b"mv0");
+        assert_eq!(live.kind, Some("macvlan"));
+        assert_eq!(live.link, Some(2));
         assert_eq!(live.mtu, 1400);
         assert!(live.up);
     }

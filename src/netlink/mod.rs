@@ -38,6 +38,8 @@ pub enum NetlinkError {
     Truncated,
     /// A dump changed while it was read (`NLM_F_DUMP_INTR`); read it again.
     Interrupted,
+    /// The kernel dropped messages for this socket (`ENOBUFS`): what it has seen is stale.
+    Overflow,
     Encode(String),
     Decode(String),
 }
@@ -52,8 +54,19 @@ impl fmt::Display for NetlinkError {
                 write!(f, "a netlink reply was larger than the receive buffer")
             }
             NetlinkError::Interrupted => write!(f, "the link table changed while it was read"),
+            NetlinkError::Overflow => write!(f, "the kernel dropped messages for this socket"),
             NetlinkError::Encode(e) => write!(f, "could not encode a netlink message: {e}"),
             NetlinkError::Decode(e) => write!(f, "could not decode a netlink message: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for NetlinkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NetlinkError::Io(_, e) => Some(e),
+            NetlinkError::Kernel(e) => Some(e),
+            _ => None,
         }
     }
 }
@@ -64,6 +77,8 @@ pub struct KernelError {
     pub errno: i32,
     pub message: Option<String>,
 }
+
+impl std::error::Error for KernelError {}
 
 impl fmt::Display for KernelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -193,6 +208,12 @@ impl Rtnl {
         });
         self.next_seq = self.next_seq.wrapping_add(1).max(1);
         let seq = self.next_seq;
+        log::trace!(
+            "send {:?} flags {:?} seq {seq} port {}",
+            request.kind,
+            request.flags | NlmF::REQUEST,
+            self.port()
+        );
         let result = match &request.body {
             Body::Link(m) => self.send_one(request, seq, m.clone()),
             Body::Addr(m) => self.send_one(request, seq, m.clone()),
@@ -272,9 +293,7 @@ impl Rtnl {
                     }
                     Some(libc::EAGAIN) => continue,
                     // The kernel dropped messages for us: callers that care re-dump.
-                    Some(libc::ENOBUFS) => {
-                        return Err(NetlinkError::Io("receive (events were lost)", e));
-                    }
+                    Some(libc::ENOBUFS) => return Err(NetlinkError::Overflow),
                     _ => return Err(NetlinkError::Io("receive", e)),
                 }
             }
@@ -290,7 +309,21 @@ impl Rtnl {
                 );
                 continue;
             }
-            return split_messages(&self.buffer[..n]);
+            let messages = split_messages(&self.buffer[..n])?;
+            if log::log_enabled!(log::Level::Trace) {
+                for m in &messages {
+                    log::trace!(
+                        "receive type {} flags {:#x} seq {} port {} ({} bytes){}",
+                        m.kind,
+                        m.flags,
+                        m.seq,
+                        m.port,
+                        m.payload.len(),
+                        trace_errno(m)
+                    );
+                }
+            }
+            return Ok(messages);
         }
     }
 
@@ -399,6 +432,17 @@ impl Rtnl {
     }
 }
 
+/// For traces: the errno an acknowledgement carries, if any.
+fn trace_errno(m: &Message) -> String {
+    if m.kind != NLMSG_ERROR || m.payload.len() < 4 {
+        return String::new();
+    }
+    match i32::from_ne_bytes([m.payload[0], m.payload[1], m.payload[2], m.payload[3]]) {
+        0 => ", ack".to_string(),
+        e => format!(", error {}", -e),
+    }
+}
+
 /// Which of our outstanding requests (by sequence number) `message` answers, if it is an answer
 /// at all: an acknowledgement addressed to our port with a sequence number we sent. Anything
 /// else (a stale reply of an earlier run, a stray message) is ignored.
@@ -468,11 +512,13 @@ pub fn parse_ack(message: &Message) -> Result<Result<(), KernelError>, NetlinkEr
         };
         let start = 4 + ((copied + 3) & !3);
         if let Some(tlvs) = p.get(start..) {
-            for a in attr::parse::<ExtAckAttr>(tlvs)?.iter() {
-                if *a.rta_type() == ExtAckAttr::Msg {
-                    kernel.message = attr::read_string(attr::payload(a))
+            for a in attr::attrs(tlvs) {
+                let a = a?;
+                if a.kind_as::<ExtAckAttr>() == ExtAckAttr::Msg {
+                    kernel.message = attr::read_string(a.payload)
                         .ok()
-                        .filter(|m| !m.is_empty());
+                        .filter(|m| !m.is_empty())
+                        .map(str::to_string);
                 }
             }
         }

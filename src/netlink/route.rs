@@ -1,11 +1,9 @@
 //! Route messages: `RTM_NEWROUTE`/`RTM_DELROUTE`, and decoding dumped routes.
 
-use std::io::Cursor;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use neli::{
-    FromBytesWithInput,
     consts::{
         nl::NlmF,
         rtnl::{RtAddrFamily, RtScope, RtTable, Rta, Rtm, Rtn, Rtprot},
@@ -134,14 +132,18 @@ pub fn dump_request() -> Result<Request, NetlinkError> {
     })
 }
 
-/// Decode an `RTM_NEWROUTE` payload. `None` for families other than IPv4 and IPv6.
+/// `sizeof(struct rtmsg)`
+const RTMSG_LEN: usize = 12;
+
+/// Decode an `RTM_NEWROUTE` payload in place. `None` for families other than IPv4 and IPv6.
 pub fn decode(payload: &[u8]) -> Result<Option<LiveRoute>, NetlinkError> {
-    let msg = Rtmsg::from_bytes_with_input(&mut Cursor::new(payload), payload.len())
-        .map_err(|e| NetlinkError::Decode(format!("route message: {e}")))?;
-    let family = u8::from(*msg.rtm_family());
-    let unspecified: IpAddr = match family {
-        2 => IpAddr::from([0u8; 4]),
-        10 => IpAddr::from([0u8; 16]),
+    let h = payload
+        .get(..RTMSG_LEN)
+        .ok_or_else(|| NetlinkError::Decode("a route message shorter than its header".into()))?;
+    let (family, dst_len, table, protocol, kind) = (h[0], h[1], h[4], h[5], h[7]);
+    let unspecified: IpAddr = match i32::from(family) {
+        libc::AF_INET => IpAddr::from([0u8; 4]),
+        libc::AF_INET6 => IpAddr::from([0u8; 16]),
         _ => return Ok(None),
     };
     let mut dst = unspecified;
@@ -149,13 +151,14 @@ pub fn decode(payload: &[u8]) -> Result<Option<LiveRoute>, NetlinkError> {
         dst: IpNet::new(unspecified, 0).map_err(|_| NetlinkError::Decode("bad family".into()))?,
         via: None,
         metric: 0,
-        table: u32::from(u8::from(*msg.rtm_table())),
+        table: u32::from(table),
         src: None,
     };
     let mut oif = None;
-    for a in msg.rtattrs().iter() {
-        let p = attr::payload(a);
-        match a.rta_type() {
+    for a in attr::attrs(&payload[RTMSG_LEN..]) {
+        let a = a?;
+        let p = a.payload;
+        match a.kind_as() {
             Rta::Dst => dst = ip_from(p).unwrap_or(unspecified),
             Rta::Gateway => route.via = ip_from(p),
             Rta::Prefsrc => route.src = ip_from(p),
@@ -165,14 +168,13 @@ pub fn decode(payload: &[u8]) -> Result<Option<LiveRoute>, NetlinkError> {
             _ => {}
         }
     }
-    route.dst = IpNet::new(dst, *msg.rtm_dst_len()).map_err(|_| {
-        NetlinkError::Decode(format!("prefix length {} too long", msg.rtm_dst_len()))
-    })?;
+    route.dst = IpNet::new(dst, dst_len)
+        .map_err(|_| NetlinkError::Decode(format!("prefix length {dst_len} too long")))?;
     Ok(Some(LiveRoute {
         route,
         oif,
-        protocol: u8::from(*msg.rtm_protocol()),
-        kind: u8::from(*msg.rtm_type()),
+        protocol,
+        kind,
     }))
 }
 

@@ -1,19 +1,71 @@
-//! The plan: what to do to each declared link, worked out from the validated config, one live
-//! snapshot and the ownership record, before anything is changed. `apply` carries it out;
-//! `check`, `show` and `apply --dry-run` only print it.
+//! The plan: every change a run would make, worked out from the validated config, one live
+//! snapshot and the ownership record before anything is changed. `apply` carries it out;
+//! `check`, `show` and `apply --dry-run` print it. `down` is a plan too (`teardown`): removals
+//! only, carried out by the same executor, through the same guard.
 
+pub mod guard;
 pub mod l3;
 
 use std::collections::HashMap;
 
 use crate::config::{Config, LinkDecl};
-use crate::kinds::{Difference, MacChoice, yes_no};
-use crate::live::World;
+use crate::kinds::{Attribute, Difference, Fix, MacChoice, yes_no};
+use crate::live::{LiveLink, World};
 use crate::mac::{self, MacAddr, MacSeed};
-use crate::netlink::link::{LinkChange, LiveLink};
-use crate::record::{Owned, Record};
+use crate::netlink::NetlinkError;
+use crate::netlink::link::LinkChange;
+use crate::record::{Owned, OwnedNamespace, Record};
 
+pub use guard::Guard;
 pub use l3::L3Plan;
+
+/// The MAC a new link is created with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewMac {
+    /// The kernel's choice (a VLAN inherits its parent's).
+    Kernel,
+    /// A fixed or stable MAC.
+    Chosen(MacAddr),
+    /// `mac = random`: drawn when the plan is made, shown as "a random MAC".
+    Random(MacAddr),
+}
+
+impl NewMac {
+    pub fn address(self) -> Option<MacAddr> {
+        match self {
+            NewMac::Kernel => None,
+            NewMac::Chosen(m) | NewMac::Random(m) => Some(m),
+        }
+    }
+}
+
+/// Why a declared link cannot be set up this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocked {
+    /// Its external parent does not exist.
+    ParentMissing { parent: String },
+    /// Its external parent is a hotplug parent that is not there yet: expected, not a failure.
+    ParentLater { parent: String },
+    /// Its declared parent will not be set up this run.
+    ParentBlocked { parent: String, later: bool },
+    /// It must be re-created, but something else sits on it and would go with it.
+    Guarded {
+        guard: Guard,
+        diffs: Vec<Difference>,
+    },
+    /// Its change could not be put into a netlink message.
+    Unencodable { diffs: Vec<Difference>, why: String },
+}
+
+impl Blocked {
+    /// Expected and harmless: a hotplug parent that is not there yet.
+    pub fn is_later(&self) -> bool {
+        matches!(
+            self,
+            Blocked::ParentLater { .. } | Blocked::ParentBlocked { later: true, .. }
+        )
+    }
+}
 
 /// What happens to one declared link.
 #[derive(Debug)]
@@ -23,7 +75,7 @@ pub enum Action {
     Create {
         index: i32,
         parent: Option<i32>,
-        mac: Option<MacAddr>,
+        mac: NewMac,
     },
     /// Only attributes that can change in place differ.
     Change {
@@ -31,27 +83,22 @@ pub enum Action {
         diffs: Vec<Difference>,
         change: LinkChange,
     },
-    /// underlay's own link differs in kind, parent, VLAN id or protocol: delete and create.
+    /// underlay's own link differs in something only a new link can have: delete and create.
+    /// The old link's deletion is among the plan's removals.
     Recreate {
         old: i32,
         index: i32,
         parent: Option<i32>,
-        mac: Option<MacAddr>,
+        mac: NewMac,
         diffs: Vec<Difference>,
     },
     /// Someone else's link with this name differs in a way underlay could only fix by deleting
     /// it, which it never does.
     Conflict { diffs: Vec<Difference> },
-    /// Cannot be done this run; `missing` names a parent that does not exist.
-    Blocked {
-        reason: String,
-        missing: Option<String>,
-        /// It waits for a hotplug parent (`[global] hotplug-parents`) that is not there yet:
-        /// expected, not a failure.
-        later: bool,
-    },
-    /// An implicit PARENT.ID parent that already exists and is not underlay's: used, not managed.
-    External,
+    /// Cannot be done this run.
+    Blocked(Blocked),
+    /// An implicit PARENT.ID parent that exists and is not underlay's: used, not managed.
+    External { index: i32 },
 }
 
 impl Action {
@@ -61,14 +108,23 @@ impl Action {
             Action::InSync { index, .. }
             | Action::Change { index, .. }
             | Action::Create { index, .. }
-            | Action::Recreate { index, .. } => Some(*index),
-            _ => None,
+            | Action::Recreate { index, .. }
+            | Action::External { index } => Some(*index),
+            Action::Conflict { .. } | Action::Blocked(_) => None,
         }
     }
 
-    /// Whether the link will be underlay's own after this run.
-    fn creates(&self) -> bool {
+    /// Whether the link is made new this run.
+    pub fn creates(&self) -> bool {
         matches!(self, Action::Create { .. } | Action::Recreate { .. })
+    }
+
+    /// Whether carrying it out changes anything.
+    pub fn changes(&self) -> bool {
+        matches!(
+            self,
+            Action::Create { .. } | Action::Recreate { .. } | Action::Change { .. }
+        )
     }
 }
 
@@ -83,12 +139,24 @@ pub struct LinkPlan {
     pub l3: Option<L3Plan>,
 }
 
-/// A link underlay owns but the config no longer declares.
+/// Why one of underlay's links is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemovalWhy {
+    /// The config no longer declares it.
+    Undeclared,
+    /// `underlay down`.
+    Down,
+    /// The old half of a re-creation.
+    Recreate,
+}
+
+/// One of underlay's links to delete.
 #[derive(Debug)]
 pub struct Removal {
     pub owned: Owned,
-    /// Why it stays after all (a foreign link sits on it), if it does.
-    pub refused: Option<String>,
+    pub why: RemovalWhy,
+    /// Something else sits on it: it stays, and the run fails.
+    pub blocked: Option<Guard>,
 }
 
 /// A parent that is not underlay's but is down while a child is meant to be up.
@@ -99,13 +167,45 @@ pub struct ParentUp {
     pub child: String,
 }
 
+/// What happens to a named network namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetnsStep {
+    /// It does not exist: made (and recorded) before the links that go in it.
+    Create(String),
+    /// underlay made it and nothing else uses it: deleted after the links in it.
+    Delete(OwnedNamespace),
+    /// underlay made it, but something still uses it.
+    Keep { name: String, why: String },
+}
+
 #[derive(Debug, Default)]
 pub struct Plan {
-    pub links: Vec<LinkPlan>,
+    /// Deletions first, children before parents; the executor works out the batches.
     pub removals: Vec<Removal>,
     pub parent_ups: Vec<ParentUp>,
-    /// Named namespaces that do not exist yet; created (and recorded) before their links.
-    pub new_namespaces: Vec<String>,
+    pub namespaces: Vec<NetnsStep>,
+    pub links: Vec<LinkPlan>,
+}
+
+impl Plan {
+    /// Whether carrying out the plan changes nothing (blocked work aside).
+    pub fn is_noop(&self) -> bool {
+        self.removals.iter().all(|r| r.blocked.is_some())
+            && self.parent_ups.is_empty()
+            && self
+                .namespaces
+                .iter()
+                .all(|n| matches!(n, NetnsStep::Keep { .. }))
+            && self
+                .links
+                .iter()
+                .all(|l| !l.action.changes() && l.l3.as_ref().is_none_or(|p| p.is_empty()))
+    }
+
+    /// Whether the plan deletes a link (so the guard must have seen everything).
+    pub fn deletes(&self) -> bool {
+        !self.removals.is_empty()
+    }
 }
 
 /// The ifindexes underlay gives the links it creates start here, far above where the kernel
@@ -121,20 +221,23 @@ pub struct Inputs<'a> {
     pub record: &'a Record,
     /// The machine-id, if the machine has one; otherwise stable MACs come from parents.
     pub machine_id: Option<[u8; 16]>,
-    /// `--parent`: only links that sit on this interface, and no removals.
+    /// `--parent`: only links that sit on this interface (and it, if declared), no removals.
     pub scope: Option<&'a str>,
     /// Where to get random MACs from (`mac = random`).
     pub random_mac: &'a dyn Fn() -> MacAddr,
 }
 
-/// The declared links in scope: all, or those on `--parent`.
+/// The declared links in scope: all, or `--parent`'s and those that sit on it.
 pub fn in_scope(config: &Config, scope: Option<&str>) -> Vec<usize> {
     match scope {
         None => (0..config.links.len()).collect(),
         Some(root) => {
             let names = config.links_on(root);
             (0..config.links.len())
-                .filter(|&i| names.contains(&config.links[i].name.as_str()))
+                .filter(|&i| {
+                    let name = config.links[i].name.as_str();
+                    name == root || names.contains(&name)
+                })
                 .collect()
         }
     }
@@ -167,33 +270,40 @@ pub fn namespaces(config: &Config, scope: Option<&str>) -> Vec<String> {
     out
 }
 
+/// The removal of one of underlay's links, with the one guard every deletion goes through.
+fn removal(owned: &Owned, why: RemovalWhy, world: &World, record: &Record) -> Removal {
+    Removal {
+        owned: owned.clone(),
+        why,
+        blocked: guard::foreign_upper(owned.index, owned.netns.as_deref(), world, record),
+    }
+}
+
+/// The plan for `apply` (and `check`, `show`, `--dry-run`).
 pub fn make(inputs: &Inputs) -> Plan {
     let config = inputs.config;
     let world = inputs.world;
     let host = &world.host.links;
     let mut plan = Plan::default();
-    let own_max = inputs
-        .record
-        .links
-        .iter()
-        .map(|o| o.index)
-        .max()
-        .unwrap_or(0);
-    let mut next_index = world.max_index().max(own_max).max(FIRST_OWN_INDEX - 1) + 1;
+    let own_max = inputs.record.max_index().unwrap_or(0);
+    let mut next_index = world
+        .max_index()
+        .max(own_max)
+        .max(FIRST_OWN_INDEX - 1)
+        .saturating_add(1);
     let mut take_index = || {
         let index = next_index;
-        next_index += 1;
+        next_index = next_index.saturating_add(1);
         index
     };
-    // What each declared name will be once the plan is carried out: its ifindex, or why not.
-    let mut outcome: HashMap<&str, Result<i32, String>> = HashMap::new();
+    // What each declared name will be once the plan is carried out: its ifindex, or not there
+    // (and whether that is because of a hotplug parent).
+    let mut outcome: HashMap<&str, Result<i32, bool>> = HashMap::new();
     let mut depth: HashMap<&str, usize> = HashMap::new();
-    // Links that wait for a hotplug parent, directly or through other declared links.
-    let mut later: Vec<&str> = Vec::new();
 
     for ns in namespaces(config, inputs.scope) {
         if world.view(Some(&ns)).is_none() {
-            plan.new_namespaces.push(ns);
+            plan.namespaces.push(NetnsStep::Create(ns));
         }
     }
 
@@ -207,47 +317,36 @@ pub fn make(inputs: &Inputs) -> Plan {
             .map_or(0, |d| d + 1);
         depth.insert(&decl.name, d);
 
-        // Resolve the parent: a declared link's outcome, or a live interface in the host.
-        let parent: Result<Option<i32>, (String, Option<String>, bool)> = match decl
-            .parent
-            .as_deref()
-        {
+        // The parent: a declared link's outcome, or a live interface in the host.
+        let parent: Result<Option<i32>, Blocked> = match decl.parent.as_deref() {
             None => Ok(None),
             Some(p) => match outcome.get(p) {
                 Some(Ok(index)) => Ok(Some(*index)),
-                Some(Err(why)) => Err((format!("parent {p} {why}"), None, later.contains(&p))),
+                Some(Err(later)) => Err(Blocked::ParentBlocked {
+                    parent: p.to_string(),
+                    later: *later,
+                }),
                 None => match host.by_name(p) {
                     Some(l) => Ok(Some(l.index)),
-                    None if config.hotplug_parents.iter().any(|h| h == p) => Err((
-                        format!(
-                            "parent {p} is not there yet (a hotplug parent: its links are made when it appears)"
-                        ),
-                        Some(p.to_string()),
-                        true,
-                    )),
-                    None => Err((
-                        format!("parent {p} does not exist"),
-                        Some(p.to_string()),
-                        false,
-                    )),
+                    None if config.hotplug_parents.iter().any(|h| h == p) => {
+                        Err(Blocked::ParentLater {
+                            parent: p.to_string(),
+                        })
+                    }
+                    None => Err(Blocked::ParentMissing {
+                        parent: p.to_string(),
+                    }),
                 },
             },
         };
         let parent = match parent {
             Ok(parent) => parent,
-            Err((reason, missing, is_later)) => {
-                if is_later {
-                    later.push(&decl.name);
-                }
-                outcome.insert(&decl.name, Err("was not set up".into()));
+            Err(blocked) => {
+                outcome.insert(&decl.name, Err(blocked.is_later()));
                 plan.links.push(LinkPlan {
                     decl: i,
                     depth: d,
-                    action: Action::Blocked {
-                        reason,
-                        missing,
-                        later: is_later,
-                    },
+                    action: Action::Blocked(blocked),
                     l3: None,
                 });
                 continue;
@@ -255,57 +354,62 @@ pub fn make(inputs: &Inputs) -> Plan {
         };
 
         let live = world.link(netns, &decl.name);
+        let owned = live.is_some_and(|l| inputs.record.owns(netns, l));
         let action = match live {
             None => Action::Create {
                 index: take_index(),
                 parent,
                 mac: creation_mac(decl, inputs),
             },
-            Some(l) if decl.implicit && !inputs.record.owns(netns, l) => Action::External,
+            Some(l) if decl.implicit && !owned => Action::External { index: l.index },
             Some(l) => {
-                let owned = inputs.record.owns(netns, l);
                 let diffs = differences(decl, l, parent, owned, inputs);
                 if diffs.is_empty() {
                     Action::InSync {
                         index: l.index,
                         adopted: !owned,
                     }
-                } else if diffs.iter().all(|d| d.in_place) {
-                    Action::Change {
-                        index: l.index,
-                        change: change_for(decl, l, &diffs, inputs),
-                        diffs,
+                } else if diffs.iter().all(|d| d.fix == Fix::InPlace) {
+                    match change_for(decl, l, &diffs, inputs) {
+                        Ok(change) => Action::Change {
+                            index: l.index,
+                            change,
+                            diffs,
+                        },
+                        Err(e) => Action::Blocked(Blocked::Unencodable {
+                            diffs,
+                            why: e.to_string(),
+                        }),
                     }
                 } else if !owned {
                     Action::Conflict { diffs }
-                } else if let Some(foreign) =
-                    foreign_descendant(l.index, netns, world, inputs.record)
-                {
-                    Action::Blocked {
-                        later: false,
-                        reason: format!(
-                            "it must be re-created ({}), but the foreign link {foreign} sits on it and would be deleted too",
-                            describe(&diffs)
-                        ),
-                        missing: None,
-                    }
                 } else {
-                    Action::Recreate {
-                        old: l.index,
-                        index: take_index(),
-                        parent,
-                        mac: creation_mac(decl, inputs),
-                        diffs,
+                    let old = inputs
+                        .record
+                        .get(netns, l.index)
+                        .map(|o| removal(o, RemovalWhy::Recreate, world, inputs.record));
+                    match old {
+                        Some(Removal {
+                            blocked: Some(guard),
+                            ..
+                        }) => Action::Blocked(Blocked::Guarded { guard, diffs }),
+                        Some(old) => {
+                            plan.removals.push(old);
+                            Action::Recreate {
+                                old: l.index,
+                                index: take_index(),
+                                parent,
+                                mac: creation_mac(decl, inputs),
+                                diffs,
+                            }
+                        }
+                        // `owned` says the record has it; this cannot happen.
+                        None => Action::Conflict { diffs },
                     }
                 }
             }
         };
-        let result = match &action {
-            Action::External => live.map(|l| l.index).ok_or_else(|| "vanished".to_string()),
-            Action::Conflict { .. } => Err("is a foreign link that differs from the config".into()),
-            a => a.index().ok_or_else(|| "was not set up".to_string()),
-        };
-        outcome.insert(&decl.name, result);
+        outcome.insert(&decl.name, action.index().ok_or(false));
 
         // A child that should be up needs its parent up; bring up parents underlay does not
         // manage (as Docker's macvlan driver does), never down.
@@ -314,6 +418,7 @@ pub fn make(inputs: &Inputs) -> Plan {
             && config.link(p).is_none_or(|pd| pd.implicit)
             && let Some(pl) = host.by_name(p)
             && !pl.up
+            && !inputs.record.owns(None, pl)
             && !plan.parent_ups.iter().any(|u| u.index == pl.index)
         {
             plan.parent_ups.push(ParentUp {
@@ -325,13 +430,13 @@ pub fn make(inputs: &Inputs) -> Plan {
         let l3 = action.index().and_then(|index| {
             // A link created this run (or underlay's own) gets exactly the configured set;
             // a pre-existing one only gains what is missing.
-            let owned = action.creates() || live.is_some_and(|l| inputs.record.owns(netns, l));
+            let own = action.creates() || owned;
             let existing = if action.creates() {
                 None
             } else {
                 world.view(netns)
             };
-            l3::plan(decl, index, existing, owned)
+            l3::plan(decl, index, existing, own)
         });
         plan.links.push(LinkPlan {
             decl: i,
@@ -342,83 +447,98 @@ pub fn make(inputs: &Inputs) -> Plan {
     }
 
     if inputs.scope.is_none() {
-        for owned in &inputs.record.links {
+        for owned in inputs.record.links() {
             let ns = owned.netns.as_deref();
-            let Some(l) = world.link(ns, &owned.name).filter(|l| owned.matches(ns, l)) else {
+            if world
+                .link(ns, &owned.name)
+                .is_none_or(|l| !owned.matches(ns, l))
+            {
                 continue;
-            };
+            }
             let declared = config
                 .link(&owned.name)
                 .is_some_and(|d| d.l3.netns.as_deref() == ns);
-            if declared {
-                continue;
+            if !declared {
+                plan.removals
+                    .push(removal(owned, RemovalWhy::Undeclared, world, inputs.record));
             }
-            let refused = foreign_descendant(l.index, ns, world, inputs.record).map(|f| {
-                format!(
-                    "the foreign link {f} sits on it, and deleting {} would delete {f} too",
-                    owned.name
-                )
-            });
-            plan.removals.push(Removal {
-                owned: owned.clone(),
-                refused,
-            });
         }
+    }
+    sort_removals(&mut plan.removals, world);
+    plan
+}
+
+/// The plan for `down`: every link underlay made, and then the namespaces it made.
+pub fn teardown(world: &World, record: &Record) -> Plan {
+    let mut plan = Plan::default();
+    for owned in record.links() {
+        let ns = owned.netns.as_deref();
+        if world
+            .link(ns, &owned.name)
+            .is_some_and(|l| owned.matches(ns, l))
+        {
+            plan.removals
+                .push(removal(owned, RemovalWhy::Down, world, record));
+        }
+    }
+    sort_removals(&mut plan.removals, world);
+    for n in &record.namespaces {
+        let Some(view) = world.named.get(&n.name) else {
+            continue;
+        };
+        if view.inode != Some(n.inode) {
+            // Replaced by someone else's namespace of the same name: not underlay's to delete.
+            continue;
+        }
+        let staying: Vec<String> = view
+            .links
+            .links()
+            .filter(|l| !l.name.is("lo"))
+            .filter(|l| {
+                !plan.removals.iter().any(|r| {
+                    r.blocked.is_none()
+                        && r.owned.netns.as_deref() == Some(&n.name)
+                        && r.owned.index == l.index
+                })
+            })
+            .map(|l| l.name.to_string())
+            .collect();
+        let step = if !staying.is_empty() {
+            NetnsStep::Keep {
+                name: n.name.clone(),
+                why: format!("links still live there ({})", staying.join(", ")),
+            }
+        } else if let Some(why) = &view.in_use {
+            NetnsStep::Keep {
+                name: n.name.clone(),
+                why: why.clone(),
+            }
+        } else {
+            NetnsStep::Delete(n.clone())
+        };
+        plan.namespaces.push(step);
     }
     plan
 }
 
-/// A link that sits on `index` in `netns` (at any depth, in any namespace) and that underlay
-/// does not own, if any: deleting `index` would delete it too.
-pub fn foreign_descendant(
-    index: i32,
-    netns: Option<&str>,
-    world: &World,
-    record: &Record,
-) -> Option<String> {
-    let mut on_top: Vec<(Option<&str>, &LiveLink)> = Vec::new();
-    if let Some(view) = world.view(netns) {
-        on_top.extend(view.links.children(index).map(|c| (netns, c)));
-    }
-    // Links in named namespaces report host parents as "elsewhere".
-    if netns.is_none() {
-        for (name, view) in &world.named {
-            on_top.extend(
-                view.links
-                    .links_on_host_parent(index)
-                    .map(|c| (Some(name.as_str()), c)),
-            );
-        }
-    }
-    for (ns, child) in on_top {
-        if !record.owns(ns, child) {
-            return Some(match ns {
-                Some(n) => format!("{} (netns {n})", child.name),
-                None => child.name.clone(),
-            });
-        }
-        if let Some(found) = foreign_descendant(child.index, ns, world, record) {
-            return Some(found);
-        }
-    }
-    None
-}
-
-pub fn describe(diffs: &[Difference]) -> String {
-    diffs
-        .iter()
-        .map(|d| format!("{}: want {}, have {}", d.attribute, d.want, d.have))
-        .collect::<Vec<_>>()
-        .join("; ")
+/// Children first: links in named namespaces sit on host links; then deeper host links.
+fn sort_removals(removals: &mut [Removal], world: &World) {
+    let depth = |o: &Owned| -> usize {
+        let below = world
+            .view(o.netns.as_deref())
+            .map_or(0, |v| v.links.depth(o.index));
+        below + usize::from(o.netns.is_some()) * 100
+    };
+    removals.sort_by_key(|r| std::cmp::Reverse(depth(&r.owned)));
 }
 
 /// The MAC to put in the creation message itself, so udev never sees another one.
-fn creation_mac(decl: &LinkDecl, inputs: &Inputs) -> Option<MacAddr> {
+fn creation_mac(decl: &LinkDecl, inputs: &Inputs) -> NewMac {
     match decl.mac {
-        MacChoice::Kernel => None,
-        MacChoice::Fixed(mac) => Some(mac),
-        MacChoice::Random => Some((inputs.random_mac)()),
-        MacChoice::Stable => stable_mac(decl, inputs),
+        MacChoice::Kernel => NewMac::Kernel,
+        MacChoice::Fixed(mac) => NewMac::Chosen(mac),
+        MacChoice::Random => NewMac::Random((inputs.random_mac)()),
+        MacChoice::Stable => stable_mac(decl, inputs).map_or(NewMac::Kernel, NewMac::Chosen),
     }
 }
 
@@ -463,19 +583,18 @@ pub fn differences(
     inputs: &Inputs,
 ) -> Vec<Difference> {
     let mut diffs = Vec::new();
-    let kind = decl.kind.name();
-    if l.kind.as_deref() != Some(kind) {
+    if !l.kind.is(decl.kind) {
         diffs.push(Difference::new(
-            "kind",
-            kind,
-            l.kind.as_deref().unwrap_or("none (a physical interface?)"),
-            false,
+            Attribute::Kind,
+            l.kind.describe(),
+            decl.kind.name,
+            Fix::Recreate,
         ));
         return diffs;
     }
     // A link in a named namespace reports its host-side parent as "elsewhere".
     let live_parent = if decl.l3.netns.is_some() {
-        l.parent_elsewhere
+        l.parent_elsewhere.map(|e| e.index)
     } else {
         l.parent
     };
@@ -487,7 +606,7 @@ pub fn differences(
                 .host
                 .links
                 .by_index(i)
-                .map(|p| p.name.clone())
+                .map(|p| p.name.to_string())
                 .unwrap_or_else(|| format!("ifindex {i}")),
         };
         let want = decl.parent.clone().unwrap_or_else(|| "none".into());
@@ -495,99 +614,85 @@ pub fn differences(
         if have == want {
             have.push_str(" (an earlier one, since re-created)");
         }
-        diffs.push(Difference::new("parent", want, have, false));
+        diffs.push(Difference::new(
+            Attribute::Parent,
+            have,
+            want,
+            Fix::Recreate,
+        ));
     }
-    match decl.kind.decode(&l.info_data) {
-        Ok(settings) => diffs.extend(decl.settings.compare(settings.as_ref())),
-        Err(e) => log::debug!("{}: cannot read its {kind} settings: {e}", decl.name),
+    match l.settings_of(decl.kind) {
+        Some(settings) => diffs.extend(decl.settings.compare(settings)),
+        None => {
+            // The kernel's data could not be read: never take that as "in sync".
+            let why = match &l.kind {
+                crate::live::LiveKind::Known {
+                    settings: Err(e), ..
+                } => e.to_string(),
+                _ => "not reported".to_string(),
+            };
+            diffs.push(Difference::new(
+                Attribute::Settings,
+                format!("unreadable ({why})"),
+                decl.settings.summary(),
+                Fix::Recreate,
+            ));
+        }
     }
     if let Some(mtu) = decl.mtu
         && mtu != l.mtu
     {
-        diffs.push(Difference::new("mtu", mtu, l.mtu, true));
+        diffs.push(Difference::new(Attribute::Mtu, l.mtu, mtu, Fix::InPlace));
     }
     if let Some(mac) = expected_mac(decl, inputs)
         && (owned || decl.mac_explicit)
         && Some(mac) != l.mac
     {
         let have = l.mac.map_or("none".to_string(), |m| m.to_string());
-        diffs.push(Difference::new("mac", mac, have, true));
+        diffs.push(Difference::new(Attribute::Mac, have, mac, Fix::InPlace));
     }
     if decl.up != l.up {
-        diffs.push(Difference::new("up", yes_no(decl.up), yes_no(l.up), true));
+        diffs.push(Difference::new(
+            Attribute::Up,
+            yes_no(l.up),
+            yes_no(decl.up),
+            Fix::InPlace,
+        ));
+    }
+    if owned && l.group != 0 {
+        // Left in a batch-delete group by a `down` that was killed: back to the default group.
+        diffs.push(Difference::new(Attribute::Group, l.group, 0, Fix::InPlace));
     }
     diffs
 }
 
 /// The in-place change that removes `diffs`.
-fn change_for(decl: &LinkDecl, l: &LiveLink, diffs: &[Difference], inputs: &Inputs) -> LinkChange {
+fn change_for(
+    decl: &LinkDecl,
+    l: &LiveLink,
+    diffs: &[Difference],
+    inputs: &Inputs,
+) -> Result<LinkChange, NetlinkError> {
     let mut change = LinkChange::default();
     let mut kind_specific = false;
     for d in diffs {
         match d.attribute {
-            "mtu" => change.mtu = decl.mtu,
-            "mac" => change.mac = expected_mac(decl, inputs),
-            "up" => change.up = Some(decl.up),
-            _ => kind_specific = true,
+            Attribute::Mtu => change.mtu = decl.mtu,
+            Attribute::Mac => change.mac = expected_mac(decl, inputs),
+            Attribute::Up => change.up = Some(decl.up),
+            Attribute::Group => change.group = Some(0),
+            Attribute::Setting(_) => kind_specific = true,
+            // Never in place; `make` only calls this when every difference is.
+            Attribute::Kind | Attribute::Parent | Attribute::Settings => {}
         }
     }
     if kind_specific
-        && let Ok(live_settings) = decl.kind.decode(&l.info_data)
-        && let Ok(Some(data)) = decl.settings.change_data(live_settings.as_ref())
+        && let Some(live) = l.settings_of(decl.kind)
+        && let Some(data) = decl.settings.change_data(live)?
     {
-        change.info = Some((decl.kind.name().to_string(), data));
+        change.info = Some((decl.kind.name, data));
     }
-    change
-}
-
-/// `check`: one line per difference, `NAME: ATTRIBUTE: want X, have Y`.
-pub fn drift(plan: &Plan, config: &Config) -> Vec<String> {
-    let mut lines = Vec::new();
-    for ns in &plan.new_namespaces {
-        lines.push(format!("netns {ns}: namespace: want present, have absent"));
-    }
-    for lp in &plan.links {
-        let name = &config.links[lp.decl].name;
-        match &lp.action {
-            Action::InSync { .. } | Action::External => {}
-            Action::Create { .. } => lines.push(format!("{name}: link: want present, have absent")),
-            Action::Change { diffs, .. }
-            | Action::Recreate { diffs, .. }
-            | Action::Conflict { diffs } => {
-                for d in diffs {
-                    lines.push(format!(
-                        "{name}: {}: want {}, have {}",
-                        d.attribute, d.want, d.have
-                    ));
-                }
-            }
-            Action::Blocked { later: true, .. } => {}
-            Action::Blocked {
-                missing: Some(p), ..
-            } => {
-                lines.push(format!("{name}: parent: want {p}, have absent"));
-            }
-            Action::Blocked { reason, .. } => lines.push(format!("{name}: {reason}")),
-        }
-        if let Some(l3) = &lp.l3
-            && !matches!(lp.action, Action::Create { .. })
-        {
-            lines.extend(l3.drift(name));
-        }
-    }
-    for u in &plan.parent_ups {
-        lines.push(format!(
-            "{}: up: want yes (parent of {}), have no",
-            u.name, u.child
-        ));
-    }
-    for r in &plan.removals {
-        lines.push(format!(
-            "{}: link: want absent (no longer declared; underlay created it), have present",
-            r.owned.name
-        ));
-    }
-    lines
+    Ok(change)
 }
 
 #[cfg(test)]

@@ -1,9 +1,18 @@
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
 use super::*;
 use crate::config;
+use crate::execute::{Executor, Outcome};
+use crate::kinds::Attribute;
 use crate::kinds::KindSettings;
-use crate::kinds::macvlan::{MacvlanSettings, Mode};
-use crate::live::{NsView, Snapshot};
+use crate::kinds::macvlan::{MACVLAN, MacvlanSettings, Mode};
+use crate::kinds::vlan::VLAN;
+use crate::live::{LiveKind, NsView, Snapshot};
+use crate::netlink::Rtnl;
 use crate::record::Record;
+use crate::report::{self, Tense};
+use crate::sockets::Sockets;
 
 const MACHINE_ID: [u8; 16] = [7; 16];
 
@@ -11,19 +20,36 @@ fn config(text: &str) -> Config {
     config::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
-fn nic(index: i32, name: &str) -> LiveLink {
+fn link(index: i32, name: &str, kind: LiveKind) -> LiveLink {
     LiveLink {
         index,
         name: name.into(),
-        kind: None,
-        info_data: Vec::new(),
+        kind,
         parent: None,
         parent_elsewhere: None,
+        kind_lower: None,
+        kind_lower_netnsid: None,
+        master: None,
         mtu: 1500,
-        mac: Some(MacAddr([0x52, 0x54, 0, 0, 0, index as u8])),
-        permanent_mac: Some(MacAddr([0x52, 0x54, 0, 0, 0, index as u8])),
+        mac: None,
+        permanent_mac: None,
         up: true,
         group: 0,
+    }
+}
+
+fn nic(index: i32, name: &str) -> LiveLink {
+    let mut l = link(index, name, LiveKind::Physical);
+    l.mac = Some(MacAddr([0x52, 0x54, 0, 0, 0, index as u8]));
+    l.permanent_mac = l.mac;
+    l
+}
+
+fn known(settings: &dyn KindSettings, kind: &'static crate::kinds::Kind) -> LiveKind {
+    let data = settings.create_data().unwrap().unwrap_or_default();
+    LiveKind::Known {
+        kind,
+        settings: Ok(Rc::from(kind.codec.decode(&data).unwrap())),
     }
 }
 
@@ -34,19 +60,10 @@ fn macvlan(index: i32, name: &str, parent: i32, mode: Mode, mac: MacAddr) -> Liv
         source_macs: None,
         bcqueuelen: None,
     };
-    LiveLink {
-        index,
-        name: name.into(),
-        kind: Some("macvlan".into()),
-        info_data: settings.create_data().unwrap().unwrap(),
-        parent: Some(parent),
-        parent_elsewhere: None,
-        mtu: 1500,
-        mac: Some(mac),
-        permanent_mac: None,
-        up: true,
-        group: 0,
-    }
+    let mut l = link(index, name, known(&settings, &MACVLAN));
+    l.parent = Some(parent);
+    l.mac = Some(mac);
+    l
 }
 
 fn stable(name: &str) -> MacAddr {
@@ -60,9 +77,9 @@ fn empty_record() -> Record {
 
 fn owned(record: &mut Record, l: &LiveLink) {
     record.add(Owned {
-        name: l.name.clone(),
+        name: l.name.to_string(),
         index: l.index,
-        kind: l.kind.clone().unwrap(),
+        kind: l.kind.name().unwrap().to_string(),
         parent: l.parent.unwrap_or(0),
         netns: None,
     });
@@ -94,6 +111,28 @@ fn plan_scoped(config: &Config, live: &Snapshot, record: &Record, scope: Option<
     })
 }
 
+/// What `apply --dry-run` (and `check`) would say about `plan`: the executor's own lines, in
+/// the "would" tense, nothing sent.
+fn lines(plan: &Plan, config: &Config, live: &Snapshot, record: &Record) -> Vec<String> {
+    let world = world_of(live);
+    let mut record = record.clone();
+    let mut sockets = Sockets::new(Rtnl::open().unwrap());
+    let (result, lines) = report::capture(|| {
+        Executor {
+            sockets: &mut sockets,
+            record: &mut record,
+            config: Some(config),
+            world: &world,
+            deadline: Instant::now() + Duration::from_secs(5),
+            tense: Tense::Would,
+            outcome: Outcome::default(),
+        }
+        .run(plan)
+    });
+    result.unwrap();
+    lines
+}
+
 fn action<'a>(plan: &'a Plan, config: &Config, name: &str) -> &'a Action {
     &plan
         .links
@@ -110,7 +149,10 @@ fn creates_parents_first_with_planned_indexes() {
     let plan = plan_of(&c, &live, &empty_record());
     match action(&plan, &c, "eth0.10") {
         Action::Create { index, parent, mac } => {
-            assert_eq!((*index, *parent, *mac), (FIRST_OWN_INDEX, Some(2), None));
+            assert_eq!(
+                (*index, *parent, *mac),
+                (FIRST_OWN_INDEX, Some(2), NewMac::Kernel)
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -120,7 +162,7 @@ fn creates_parents_first_with_planned_indexes() {
                 (*index, *parent),
                 (FIRST_OWN_INDEX + 1, Some(FIRST_OWN_INDEX))
             );
-            assert_eq!(*mac, Some(stable("mv0")));
+            assert_eq!(*mac, NewMac::Chosen(stable("mv0")));
         }
         other => panic!("{other:?}"),
     }
@@ -129,10 +171,14 @@ fn creates_parents_first_with_planned_indexes() {
         [0, 1]
     );
     assert_eq!(
-        drift(&plan, &c),
+        lines(&plan, &c, &live, &empty_record()),
         [
-            "eth0.10: link: want present, have absent",
-            "mv0: link: want present, have absent"
+            "would create vlan eth0.10 (parent eth0, id 10, implied by a PARENT.ID parent)"
+                .to_string(),
+            format!(
+                "would create macvlan mv0 (parent eth0.10, mode bridge, mac {})",
+                stable("mv0")
+            )
         ]
     );
 }
@@ -178,7 +224,8 @@ fn matching_links_are_in_sync_and_adopted_when_foreign() {
             adopted: false
         }
     ));
-    assert!(drift(&plan, &c).is_empty());
+    assert!(plan.is_noop());
+    assert!(lines(&plan, &c, &live, &record).is_empty());
 }
 
 #[test]
@@ -198,17 +245,14 @@ fn mutable_differences_change_in_place_even_on_adopted_links() {
             assert_eq!(*index, 5);
             assert_eq!(change.mtu, Some(1400));
             assert!(change.info.is_some());
-            let attrs: Vec<&str> = diffs.iter().map(|d| d.attribute).collect();
-            assert_eq!(attrs, ["mode", "mtu"]);
+            let attrs: Vec<Attribute> = diffs.iter().map(|d| d.attribute).collect();
+            assert_eq!(attrs, [Attribute::Setting("mode"), Attribute::Mtu]);
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        drift(&plan, &c),
-        [
-            "mv0: mode: want bridge, have vepa",
-            "mv0: mtu: want 1400, have 1500"
-        ]
+        lines(&plan, &c, &live, &empty_record()),
+        ["would change macvlan mv0: mode vepa → bridge, mtu 1500 → 1400"]
     );
 }
 
@@ -219,7 +263,7 @@ fn immutable_differences_recreate_owned_links_and_refuse_foreign_ones() {
     let live = Snapshot::from_links([nic(2, "eth0"), nic(3, "eth1"), mv.clone()]);
     let plan = plan_of(&c, &live, &empty_record());
     match action(&plan, &c, "mv0") {
-        Action::Conflict { diffs } => assert_eq!(describe(diffs), "parent: want eth1, have eth0"),
+        Action::Conflict { diffs } => assert_eq!(report::changes(diffs), "parent eth0 → eth1"),
         other => panic!("{other:?}"),
     }
     let mut record = empty_record();
@@ -237,7 +281,7 @@ fn a_foreign_link_of_another_kind_is_a_conflict() {
     let c = config("[macvlan eth1]\nparent = eth0\n");
     let live = Snapshot::from_links([nic(2, "eth0"), nic(3, "eth1")]);
     match action(&plan_of(&c, &live, &empty_record()), &c, "eth1") {
-        Action::Conflict { diffs } => assert_eq!(diffs[0].attribute, "kind"),
+        Action::Conflict { diffs } => assert_eq!(diffs[0].attribute, Attribute::Kind),
         other => panic!("{other:?}"),
     }
 }
@@ -245,34 +289,26 @@ fn a_foreign_link_of_another_kind_is_a_conflict() {
 #[test]
 fn recreation_is_refused_when_a_foreign_link_sits_on_top() {
     let c = config("[vlan eth0.10]\nprotocol = 802.1ad\n");
-    let vlan_data = {
-        let parsed = config("[vlan eth0.10]\n");
-        parsed.links[0].settings.create_data().unwrap().unwrap()
-    };
-    let v = LiveLink {
-        index: 5,
-        name: "eth0.10".into(),
-        kind: Some("vlan".into()),
-        info_data: vlan_data,
-        parent: Some(2),
-        parent_elsewhere: None,
-        mtu: 1500,
-        mac: None,
-        permanent_mac: None,
-        up: true,
-        group: 0,
-    };
+    let plain = config("[vlan eth0.10]\n");
+    let mut v = link(5, "eth0.10", known(plain.links[0].settings.as_ref(), &VLAN));
+    v.parent = Some(2);
     let foreign = macvlan(6, "theirs", 5, Mode::Bridge, MacAddr([2, 0, 0, 0, 0, 6]));
     let live = Snapshot::from_links([nic(2, "eth0"), v.clone(), foreign]);
     let mut record = empty_record();
     owned(&mut record, &v);
-    match action(&plan_of(&c, &live, &record), &c, "eth0.10") {
-        Action::Blocked { reason, .. } => assert!(
-            reason.contains("the foreign link theirs sits on it"),
-            "{reason}"
-        ),
+    let plan = plan_of(&c, &live, &record);
+    match action(&plan, &c, "eth0.10") {
+        Action::Blocked(Blocked::Guarded { guard, .. }) => assert_eq!(guard.upper, "theirs"),
         other => panic!("{other:?}"),
     }
+    assert!(plan.removals.is_empty(), "nothing is deleted");
+    assert_eq!(
+        lines(&plan, &c, &live, &record),
+        [
+            "would skip vlan eth0.10: it must be re-created (protocol 802.1q → 802.1ad), but the \
+          foreign link theirs sits on it and would be deleted with it; remove theirs first"
+        ]
+    );
 }
 
 #[test]
@@ -280,25 +316,35 @@ fn missing_parents_block_their_children() {
     let c = config("[macvlan mv0]\nparent = eth9\n[macvlan mv1]\nparent = mv0\n");
     let live = Snapshot::from_links([nic(2, "eth0")]);
     let plan = plan_of(&c, &live, &empty_record());
-    assert!(
-        matches!(action(&plan, &c, "mv0"), Action::Blocked { missing: Some(p), .. } if p == "eth9")
-    );
+    assert!(matches!(
+        action(&plan, &c, "mv0"),
+        Action::Blocked(Blocked::ParentMissing { parent }) if parent == "eth9"
+    ));
     assert!(matches!(
         action(&plan, &c, "mv1"),
-        Action::Blocked { missing: None, .. }
+        Action::Blocked(Blocked::ParentBlocked { parent, later: false }) if parent == "mv0"
     ));
     assert_eq!(external_parents(&c, None), ["eth9"]);
+    assert_eq!(
+        lines(&plan, &c, &live, &empty_record()),
+        [
+            "would skip macvlan mv0: parent eth9 does not exist",
+            "would skip macvlan mv1: parent mv0 is not set up"
+        ]
+    );
 }
 
 #[test]
 fn existing_implicit_parents_are_used_not_managed() {
     let c = config("[macvlan mv0]\nparent = eth0.10\n");
-    let mut v = nic(7, "eth0.10");
-    v.kind = Some("vlan".into());
+    let mut v = link(7, "eth0.10", LiveKind::Other("veth".into()));
     v.parent = Some(2);
     let live = Snapshot::from_links([nic(2, "eth0"), v]);
     let plan = plan_of(&c, &live, &empty_record());
-    assert!(matches!(action(&plan, &c, "eth0.10"), Action::External));
+    assert!(matches!(
+        action(&plan, &c, "eth0.10"),
+        Action::External { index: 7 }
+    ));
     assert!(matches!(
         action(&plan, &c, "mv0"),
         Action::Create {
@@ -320,13 +366,27 @@ fn undeclared_owned_links_are_removed_unless_something_foreign_sits_on_them() {
     owned(&mut record, &base);
     let plan = plan_of(&c, &live, &record);
     assert_eq!(plan.removals.len(), 2);
-    assert!(plan.removals[0].refused.is_none());
-    assert!(
-        plan.removals[1]
-            .refused
-            .as_deref()
-            .unwrap()
-            .contains("theirs")
+    let gone_removal = plan
+        .removals
+        .iter()
+        .find(|r| r.owned.name == "gone")
+        .unwrap();
+    assert!(gone_removal.blocked.is_none());
+    let base_removal = plan
+        .removals
+        .iter()
+        .find(|r| r.owned.name == "base")
+        .unwrap();
+    assert_eq!(base_removal.blocked.as_ref().unwrap().upper, "theirs");
+    assert_eq!(
+        lines(&plan, &c, &live, &record),
+        [
+            "would keep macvlan base: the foreign link theirs sits on it and would be deleted \
+             with it; remove theirs first, or keep base in the config"
+                .to_string(),
+            "would delete macvlan gone (no longer declared)".to_string(),
+            format!("would create dummy keep (mac {})", stable("keep"))
+        ]
     );
     // A scoped run (--parent) never removes anything.
     assert!(
@@ -385,7 +445,7 @@ fn stable_macs_come_from_the_root_nic_without_a_machine_id() {
         "mv0",
     );
     assert!(
-        matches!(action(&plan, &c, "mv0"), Action::Create { mac: Some(m), .. } if *m == expected)
+        matches!(action(&plan, &c, "mv0"), Action::Create { mac: NewMac::Chosen(m), .. } if *m == expected)
     );
 }
 
@@ -420,17 +480,43 @@ fn links_on_a_missing_hotplug_parent_wait_without_failing() {
     );
     let live = Snapshot::from_links([nic(1, "lo")]);
     let plan = plan_of(&c, &live, &empty_record());
-    assert!(matches!(
-        action(&plan, &c, "usb0.5"),
-        Action::Blocked { later: true, .. }
-    ));
-    assert!(matches!(
-        action(&plan, &c, "mv0"),
-        Action::Blocked { later: true, .. }
-    ));
-    assert!(matches!(
-        action(&plan, &c, "mv1"),
-        Action::Blocked { later: false, .. }
-    ));
-    assert_eq!(drift(&plan, &c), ["mv1: parent: want eth9, have absent"]);
+    let later = |name| match action(&plan, &c, name) {
+        Action::Blocked(b) => b.is_later(),
+        other => panic!("{other:?}"),
+    };
+    assert!(later("usb0.5"));
+    assert!(later("mv0"));
+    assert!(!later("mv1"));
+}
+
+#[test]
+fn random_macs_are_named_as_such() {
+    let c = config("[macvlan mv0]\nparent = eth0\nmac = random\nmtu = 1400\nnetns = web\n");
+    let live = Snapshot::from_links([nic(2, "eth0")]);
+    let plan = plan_of(&c, &live, &empty_record());
+    assert_eq!(
+        lines(&plan, &c, &live, &empty_record()),
+        [
+            "would create netns web",
+            "would create macvlan mv0 in netns web (parent eth0, mode bridge, mtu 1400, a random MAC)"
+        ]
+    );
+}
+
+#[test]
+fn a_link_whose_kind_data_cannot_be_read_is_never_in_sync() {
+    let c = config("[macvlan mv0]\nparent = eth0\n");
+    let mut mv = macvlan(5, "mv0", 2, Mode::Bridge, stable("mv0"));
+    mv.kind = LiveKind::Known {
+        kind: &MACVLAN,
+        settings: Err("malformed attributes".into()),
+    };
+    let live = Snapshot::from_links([nic(2, "eth0"), mv]);
+    match action(&plan_of(&c, &live, &empty_record()), &c, "mv0") {
+        Action::Conflict { diffs } => assert_eq!(
+            report::changes(diffs),
+            "settings unreadable (malformed attributes) → mode bridge"
+        ),
+        other => panic!("{other:?}"),
+    }
 }

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use underlay::config::values;
+use underlay::syntax::values;
 
 fuzz_target!(|bytes: &[u8]| {
     let lines = bytes.split(|&b| b == b'\n').count();

@@ -3,19 +3,27 @@
 
 use super::error::{ConfigError, Problems};
 use super::ini::{Entry, Section};
-use super::values;
+use super::{Parsed, values};
 
 /// The message for `key =` with nothing after it: the parser's own advice, taken from what it
 /// says about an empty value ("... is not a boolean; write yes or no").
-fn missing_value<T>(key: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> String {
+fn missing_value<T>(key: &str, parse: impl FnOnce(&str) -> Parsed<T>) -> String {
     match parse("") {
-        Err(e) if e.contains("is missing") => e,
+        Err(e) if e.contains("is missing") => e.0,
         Err(e) => match e.split_once("; ") {
             Some((_, advice)) => format!("a value is missing after `=`; {advice}"),
             None => format!("a value is missing after `=`; give one, or delete the `{key}` line"),
         },
         Ok(_) => format!("a value is missing after `=`; give one, or delete the `{key}` line"),
     }
+}
+
+/// What `finish` says about a key this section does not take.
+pub enum Elsewhere {
+    /// Other sections take it: they are named (`mode` in a vlan belongs to macvlan, ipvlan).
+    Kinds(Vec<&'static str>),
+    /// Why this section cannot take it (a dummy has no parent).
+    Reason(String),
 }
 
 pub struct SectionReader<'a> {
@@ -95,11 +103,7 @@ impl<'a> SectionReader<'a> {
     }
 
     /// The single value of `key` run through `parse`; a parse error is reported with its line.
-    pub fn value<T>(
-        &mut self,
-        key: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Option<T> {
+    pub fn value<T>(&mut self, key: &str, parse: impl FnOnce(&str) -> Parsed<T>) -> Option<T> {
         let entry = self.one(key)?;
         if entry.value.is_empty() {
             let message = missing_value(key, parse);
@@ -109,7 +113,7 @@ impl<'a> SectionReader<'a> {
         match parse(&entry.value) {
             Ok(value) => Some(value),
             Err(message) => {
-                self.error(entry.line, Some(key), message);
+                self.error(entry.line, Some(key), message.0);
                 None
             }
         }
@@ -119,7 +123,7 @@ impl<'a> SectionReader<'a> {
     pub fn values<T>(
         &mut self,
         key: &str,
-        mut parse: impl FnMut(&str) -> Result<T, String>,
+        mut parse: impl FnMut(&str) -> Parsed<T>,
     ) -> Vec<(T, usize)> {
         let mut out = Vec::new();
         for entry in self.all(key) {
@@ -130,7 +134,7 @@ impl<'a> SectionReader<'a> {
             }
             match parse(&entry.value) {
                 Ok(value) => out.push((value, entry.line)),
-                Err(message) => self.error(entry.line, Some(key), message),
+                Err(message) => self.error(entry.line, Some(key), message.0),
             }
         }
         out
@@ -155,7 +159,7 @@ impl<'a> SectionReader<'a> {
 
     /// Report every key nobody took: it is one this kind does not take. `elsewhere` says which
     /// other kinds take a key, so `mode` in a vlan section can point at macvlan and ipvlan.
-    pub fn finish(mut self, what: &str, elsewhere: impl Fn(&str) -> Vec<&'static str>) {
+    pub fn finish(mut self, what: &str, elsewhere: impl Fn(&str) -> Elsewhere) {
         let leftovers: Vec<Entry> = self
             .section
             .entries
@@ -171,12 +175,17 @@ impl<'a> SectionReader<'a> {
                 format!("keys are lower-case; write `{lower}`")
             } else {
                 let mut m = format!("{what} takes no key `{key}`");
-                let others = elsewhere(key);
-                if !others.is_empty() {
+                match elsewhere(key) {
+                    Elsewhere::Reason(why) => m.push_str(&format!(": {why}")),
                     // A real key of another kind: say whose, no spelling guess.
-                    m.push_str(&format!(" (it belongs to {})", others.join(", ")));
-                } else if let Some(near) = values::closest(&lower, self.allowed.iter().copied()) {
-                    m.push_str(&format!("; did you mean `{near}`?"));
+                    Elsewhere::Kinds(others) if !others.is_empty() => {
+                        m.push_str(&format!(" (it belongs to {})", others.join(", ")))
+                    }
+                    Elsewhere::Kinds(_) => {
+                        if let Some(near) = values::closest(&lower, self.allowed.iter().copied()) {
+                            m.push_str(&format!("; did you mean `{near}`?"));
+                        }
+                    }
                 }
                 m
             };

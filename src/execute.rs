@@ -1,0 +1,678 @@
+//! Carrying out a plan, for `apply` and `down` alike: removals (one deletion path, children
+//! first), parents up, new namespaces, creations and changes one depth at a time, addresses and
+//! routes, and last the namespaces `down` deletes. Each phase is one pipelined batch per
+//! namespace. The ownership record is written before every batch that creates links, and after
+//! every batch that deletes them.
+//!
+//! With `Tense::Would` (`apply --dry-run`, `check`, `down --dry-run`) the same code runs without
+//! sending anything, as if every request succeeded, so it says exactly what a real run would
+//! say, in the same order, with "would" in front.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::error::{Doing, Error};
+use crate::kinds;
+use crate::live::World;
+use crate::netlink::link::{self, LinkChange, NewLink};
+use crate::netlink::{KernelError, Request, addr, route};
+use crate::netns;
+use crate::plan::{Action, Blocked, NetnsStep, Plan, RemovalWhy};
+use crate::record::{Owned, OwnedNamespace, Record};
+use crate::report::{self, LinkRef, Step, Tense};
+use crate::sockets::Sockets;
+
+/// What a run did, for the summary line and the exit code.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub created: usize,
+    pub changed: usize,
+    pub deleted: usize,
+    pub in_sync: usize,
+    /// Links that wait for a hotplug parent: expected, not a failure.
+    pub later: usize,
+    pub failed: usize,
+}
+
+impl Outcome {
+    pub fn changed_anything(&self) -> bool {
+        self.created + self.changed + self.deleted > 0
+    }
+}
+
+pub struct Executor<'a> {
+    pub sockets: &'a mut Sockets,
+    pub record: &'a mut Record,
+    /// The config `apply` works from; `down` has none.
+    pub config: Option<&'a Config>,
+    pub world: &'a World,
+    pub deadline: Instant,
+    pub tense: Tense,
+    pub outcome: Outcome,
+}
+
+/// Requests bound for a namespace (`None`: the one underlay runs in).
+type Batch = Vec<(Option<String>, Request)>;
+
+impl Executor<'_> {
+    pub fn run(mut self, plan: &Plan) -> Result<Outcome, Error> {
+        self.remove_links(plan)?;
+        self.raise_parents(plan)?;
+        self.create_namespaces(plan)?;
+        let failed = self.converge_links(plan)?;
+        self.converge_l3(plan, &failed)?;
+        self.delete_namespaces(plan)?;
+        Ok(self.outcome)
+    }
+
+    fn real(&self) -> bool {
+        self.tense == Tense::Did
+    }
+
+    /// Send a batch, or pretend every request succeeded in a dry run.
+    fn send(&mut self, items: Batch, doing: &str) -> Result<Vec<Result<(), KernelError>>, Error> {
+        if !self.real() {
+            return Ok(vec![Ok(()); items.len()]);
+        }
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        if Instant::now() >= self.deadline {
+            return Err(Error::Timeout {
+                left_undone: doing.to_string(),
+            });
+        }
+        self.sockets.execute(items, self.deadline)
+    }
+
+    fn save(&self) -> Result<(), Error> {
+        if self.real() {
+            self.record.save()
+        } else {
+            Ok(())
+        }
+    }
+
+    fn say(&mut self, step: &Step) {
+        report::step(step, self.tense);
+    }
+
+    fn said_failed(&mut self, step: &Step, error: &dyn std::fmt::Display) {
+        report::step_failed(step, error);
+        self.outcome.failed += 1;
+    }
+
+    /// The one deletion path: links no longer declared, the old halves of re-creations, and
+    /// everything `down` removes. The guard has already been asked (in the plan); a link it
+    /// refused stays, and the run fails.
+    fn remove_links(&mut self, plan: &Plan) -> Result<(), Error> {
+        for r in &plan.removals {
+            if let Some(guard) = &r.blocked {
+                let step = Step::Keep {
+                    link: LinkRef::owned(&r.owned),
+                    guard,
+                };
+                self.say(&step);
+                self.outcome.failed += 1;
+            }
+        }
+        let doomed: Vec<(&Owned, RemovalWhy)> = plan
+            .removals
+            .iter()
+            .filter(|r| r.blocked.is_none())
+            .map(|r| (&r.owned, r.why))
+            .collect();
+        if doomed.is_empty() {
+            return Ok(());
+        }
+        let gone = if self.real() {
+            self.delete(&doomed)?
+        } else {
+            doomed.iter().map(|(o, _)| Ok((*o).clone())).collect()
+        };
+        for ((owned, why), result) in doomed.iter().zip(gone) {
+            let step = Step::Delete {
+                link: LinkRef::owned(owned),
+                why: *why,
+            };
+            match result {
+                Ok(_) => {
+                    self.record.remove(owned.netns.as_deref(), owned.index);
+                    self.outcome.deleted += 1;
+                    // A re-creation says so when it creates the new link.
+                    if *why != RemovalWhy::Recreate {
+                        self.say(&step);
+                    }
+                }
+                Err(e) => self.said_failed(&step, &e),
+            }
+        }
+        self.save()
+    }
+
+    /// Delete `doomed` (children first) and return, for each, whether it is gone.
+    ///
+    /// The kernel deletes a link's children with it, so only the topmost doomed links (the
+    /// roots) are deleted. Deleting links one by one costs an RCU grace period each (tens of
+    /// milliseconds), so where a namespace has several roots they first join a netdev group no
+    /// live link uses, the group is checked to hold exactly them, and one request deletes it.
+    /// On any doubt the roots are deleted one by one. A fresh look then confirms what is gone.
+    fn delete(
+        &mut self,
+        doomed: &[(&Owned, RemovalWhy)],
+    ) -> Result<Vec<Result<Owned, String>>, Error> {
+        let doomed_at = |ns: Option<&str>, index: i32| {
+            doomed
+                .iter()
+                .any(|(d, _)| d.netns.as_deref() == ns && d.index == index)
+        };
+        let world = self.world;
+        let roots: Vec<&Owned> = doomed
+            .iter()
+            .map(|(o, _)| *o)
+            .filter(|o| {
+                let Some(l) = world.link(o.netns.as_deref(), &o.name) else {
+                    return true;
+                };
+                let parent_doomed = match o.netns {
+                    None => l.parent.is_some_and(|p| doomed_at(None, p)),
+                    Some(_) => l.parent_elsewhere.is_some_and(|e| doomed_at(None, e.index)),
+                };
+                !parent_doomed
+            })
+            .collect();
+        let mut by_ns: BTreeMap<Option<String>, Vec<&Owned>> = BTreeMap::new();
+        for o in &roots {
+            by_ns.entry(o.netns.clone()).or_default().push(o);
+        }
+        let mut refused: BTreeMap<(Option<String>, i32), KernelError> = BTreeMap::new();
+        let mut singles: Vec<&Owned> = Vec::new();
+        for (ns, ns_roots) in &by_ns {
+            if ns_roots.len() < 2 {
+                singles.extend(ns_roots);
+                continue;
+            }
+            match self.delete_as_group(ns.as_deref(), ns_roots)? {
+                Some(left) => singles.extend(left),
+                None => continue,
+            }
+        }
+        let mut items: Batch = Vec::new();
+        for o in &singles {
+            items.push((
+                o.netns.clone(),
+                link::delete(o.index).doing("building a request")?,
+            ));
+        }
+        let results = self.send(items, "deleting links")?;
+        for (o, result) in singles.iter().zip(results) {
+            match result {
+                // Gone already (with a parent deleted before it): what we wanted.
+                Ok(())
+                | Err(KernelError {
+                    errno: libc::ENODEV,
+                    ..
+                }) => {}
+                Err(e) => {
+                    refused.insert((o.netns.clone(), o.index), e);
+                }
+            }
+        }
+        // What is left of the doomed links, namespace by namespace.
+        let mut left: HashSet<(Option<String>, i32)> = HashSet::new();
+        let namespaces: HashSet<Option<String>> =
+            doomed.iter().map(|(o, _)| o.netns.clone()).collect();
+        for ns in namespaces {
+            if let Some(now) = self.sockets.snapshot(ns.as_deref(), self.deadline)? {
+                left.extend(now.links().map(|l| (ns.clone(), l.index)));
+            }
+        }
+        Ok(doomed
+            .iter()
+            .map(|(o, _)| {
+                let key = (o.netns.clone(), o.index);
+                if !left.contains(&key) {
+                    return Ok((*o).clone());
+                }
+                Err(match refused.remove(&key) {
+                    Some(e) => kinds::by_name(&o.kind)
+                        .filter(|_| e.errno == libc::EOPNOTSUPP)
+                        .map_or(e.to_string(), |k| {
+                            format!("{e}: {}", kinds::missing_module_hint(k))
+                        }),
+                    None if roots
+                        .iter()
+                        .any(|r| r.netns == o.netns && r.index == o.index) =>
+                    {
+                        "it is still there after it was deleted; run `underlay down` again".into()
+                    }
+                    None => "it outlived its deleted parent; run `underlay down` again".into(),
+                })
+            })
+            .collect())
+    }
+
+    /// Delete `roots` of one namespace as a netdev group. Returns the roots still to delete one
+    /// by one: those that did not join the group, or all of them if the group holds anything
+    /// else right before the deletion.
+    fn delete_as_group<'o>(
+        &mut self,
+        ns: Option<&str>,
+        roots: &[&'o Owned],
+    ) -> Result<Option<Vec<&'o Owned>>, Error> {
+        let group = unused_group(self.world);
+        let mut items: Batch = Vec::new();
+        for o in roots {
+            let change = LinkChange {
+                group: Some(group),
+                ..Default::default()
+            };
+            items.push((
+                o.netns.clone(),
+                link::change(o.index, change).doing("building a request")?,
+            ));
+        }
+        let grouped = self.send(items, "deleting links")?;
+        let mut singles: Vec<&Owned> = Vec::new();
+        let mut members: Vec<i32> = Vec::new();
+        for (o, result) in roots.iter().zip(&grouped) {
+            match result {
+                Ok(()) => members.push(o.index),
+                Err(_) => singles.push(o),
+            }
+        }
+        // The group must hold exactly underlay's roots: a link that joined it since (however
+        // unlikely: the number was unused a moment ago) must not be deleted with them.
+        let Some(now) = self.sockets.snapshot(ns, self.deadline)? else {
+            return Ok(Some(roots.to_vec()));
+        };
+        let strangers: Vec<String> = now
+            .links()
+            .filter(|l| l.group == group && !members.contains(&l.index))
+            .map(|l| l.name.to_string())
+            .collect();
+        if !strangers.is_empty() {
+            report::warning(&format!(
+                "netdev group {group} holds {} besides underlay's links; deleting one by one",
+                strangers.join(", ")
+            ));
+            return Ok(Some(roots.to_vec()));
+        }
+        let request = link::delete_group(group).doing("building a request")?;
+        let result = self.send(vec![(ns.map(str::to_string), request)], "deleting links")?;
+        if let Some(Err(e)) = result.first() {
+            log::debug!("deleting group {group} failed ({e}); deleting one by one");
+            return Ok(Some(roots.to_vec()));
+        }
+        Ok(Some(singles))
+    }
+
+    /// Parents underlay does not manage but a child needs up.
+    fn raise_parents(&mut self, plan: &Plan) -> Result<(), Error> {
+        let mut items: Batch = Vec::new();
+        for u in &plan.parent_ups {
+            let change = LinkChange {
+                up: Some(true),
+                ..Default::default()
+            };
+            items.push((
+                None,
+                link::change(u.index, change).doing("building a request")?,
+            ));
+        }
+        let results = self.send(items, "setting parents up")?;
+        for (u, result) in plan.parent_ups.iter().zip(results) {
+            let step = Step::RaiseParent {
+                name: &u.name,
+                child: &u.child,
+            };
+            match result {
+                Ok(()) => {
+                    self.say(&step);
+                    self.outcome.changed += 1;
+                }
+                Err(e) => self.said_failed(&step, &e),
+            }
+        }
+        Ok(())
+    }
+
+    fn create_namespaces(&mut self, plan: &Plan) -> Result<(), Error> {
+        for step in &plan.namespaces {
+            let NetnsStep::Create(name) = step else {
+                continue;
+            };
+            let step = Step::CreateNetns { name };
+            if !self.real() {
+                self.say(&step);
+                continue;
+            }
+            match netns::create(name) {
+                Ok(ns) => {
+                    self.record.namespaces.push(OwnedNamespace {
+                        name: name.clone(),
+                        inode: ns.inode,
+                    });
+                    self.save()?;
+                    self.sockets.add_namespace(ns)?;
+                    self.say(&step);
+                }
+                // Its links then fail to be created, each with its own error.
+                Err(e) => self.said_failed(&step, &e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Creations and changes, one depth at a time. Returns the declared links that are not set
+    /// up (by index into the config), whose children and addresses are then skipped.
+    fn converge_links(&mut self, plan: &Plan) -> Result<HashSet<usize>, Error> {
+        let mut failed: HashSet<usize> = HashSet::new();
+        let Some(config) = self.config else {
+            return Ok(failed);
+        };
+        let max_depth = plan.links.iter().map(|l| l.depth).max().unwrap_or(0);
+        for depth in 0..=max_depth {
+            let mut batch: Vec<(usize, Option<Owned>)> = Vec::new();
+            let mut items: Batch = Vec::new();
+            for (n, lp) in plan
+                .links
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.depth == depth)
+            {
+                let decl = &config.links[lp.decl];
+                let ns = decl.l3.netns.clone();
+                let parent_failed = decl
+                    .parent
+                    .as_deref()
+                    .and_then(|p| config.position(p))
+                    .filter(|p| failed.contains(p));
+                if parent_failed.is_some() && !matches!(lp.action, Action::Blocked(_)) {
+                    let blocked = Blocked::ParentBlocked {
+                        parent: decl.parent.clone().unwrap_or_default(),
+                        later: false,
+                    };
+                    self.say(&Step::Skip {
+                        decl,
+                        blocked: &blocked,
+                    });
+                    failed.insert(lp.decl);
+                    self.outcome.failed += 1;
+                    continue;
+                }
+                match &lp.action {
+                    Action::InSync { .. } | Action::External { .. } => self.outcome.in_sync += 1,
+                    Action::Create { index, parent, mac }
+                    | Action::Recreate {
+                        index, parent, mac, ..
+                    } => {
+                        let netns_fd = self.sockets.namespace_fd(ns.as_deref());
+                        if self.real() && ns.is_some() && netns_fd.is_none() {
+                            let blocked = Blocked::ParentBlocked {
+                                parent: format!("netns {}", ns.as_deref().unwrap_or_default()),
+                                later: false,
+                            };
+                            self.say(&Step::Skip {
+                                decl,
+                                blocked: &blocked,
+                            });
+                            failed.insert(lp.decl);
+                            self.outcome.failed += 1;
+                            continue;
+                        }
+                        let info_data = decl
+                            .settings
+                            .create_data()
+                            .doing("encoding the link's settings")?;
+                        let request = link::create(NewLink {
+                            name: decl.name.as_bytes(),
+                            kind: decl.kind.name,
+                            index: *index,
+                            parent: *parent,
+                            mtu: decl.mtu,
+                            mac: mac.address(),
+                            up: decl.up,
+                            info_data,
+                            netns_fd,
+                        })
+                        .doing("building a request")?;
+                        let owned = Owned {
+                            name: decl.name.clone(),
+                            index: *index,
+                            kind: decl.kind.name.to_string(),
+                            parent: parent.unwrap_or(0),
+                            netns: ns,
+                        };
+                        batch.push((n, Some(owned)));
+                        // Created from the host (the parent is here); IFLA_NET_NS_FD puts it
+                        // in its namespace.
+                        items.push((None, request));
+                    }
+                    Action::Change { index, change, .. } => {
+                        batch.push((n, None));
+                        items.push((
+                            ns,
+                            link::change(*index, change.clone()).doing("building a request")?,
+                        ));
+                    }
+                    Action::Conflict { diffs } => {
+                        self.say(&Step::LeaveAlone { decl, diffs });
+                        failed.insert(lp.decl);
+                        self.outcome.failed += 1;
+                    }
+                    Action::Blocked(blocked) => {
+                        self.say(&Step::Skip { decl, blocked });
+                        failed.insert(lp.decl);
+                        if blocked.is_later() {
+                            self.outcome.later += 1;
+                        } else {
+                            self.outcome.failed += 1;
+                        }
+                    }
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            // Record first: a run killed mid-batch leaves entries that name the new links by the
+            // ifindex they were created with.
+            for (_, owned) in &batch {
+                if let Some(o) = owned {
+                    self.record.add(o.clone());
+                }
+            }
+            self.save()?;
+            let results = self.send(items, "creating and changing links")?;
+            for ((n, owned), result) in batch.iter().zip(results) {
+                let lp = &plan.links[*n];
+                let decl = &config.links[lp.decl];
+                let step = match &lp.action {
+                    Action::Create { mac, .. } => Step::Create {
+                        decl,
+                        parent: decl.parent.as_deref(),
+                        mac: *mac,
+                    },
+                    Action::Recreate { mac, diffs, .. } => Step::Recreate {
+                        decl,
+                        parent: decl.parent.as_deref(),
+                        mac: *mac,
+                        diffs,
+                    },
+                    Action::Change { diffs, .. } => Step::Change { decl, diffs },
+                    _ => continue,
+                };
+                match result {
+                    Ok(()) => {
+                        self.say(&step);
+                        if owned.is_some() {
+                            self.outcome.created += 1;
+                        } else {
+                            self.outcome.changed += 1;
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(o) = owned {
+                            self.record.remove(o.netns.as_deref(), o.index);
+                        }
+                        let text = if e.errno == libc::EOPNOTSUPP {
+                            format!("{e}: {}", kinds::missing_module_hint(decl.kind))
+                        } else {
+                            e.to_string()
+                        };
+                        self.said_failed(&step, &text);
+                        failed.insert(lp.decl);
+                    }
+                }
+            }
+            self.save()?;
+        }
+        Ok(failed)
+    }
+
+    /// Addresses and routes, in bring-up order: stale ones out, then addresses in, then routes
+    /// (a gateway is only reachable once the address that covers it is there).
+    fn converge_l3(&mut self, plan: &Plan, failed: &HashSet<usize>) -> Result<(), Error> {
+        let Some(config) = self.config else {
+            return Ok(());
+        };
+        let mut removals: Vec<(Option<String>, Request, Step)> = Vec::new();
+        let mut addresses: Vec<(Option<String>, Request, Step)> = Vec::new();
+        let mut routes: Vec<(Option<String>, Request, Step)> = Vec::new();
+        for lp in &plan.links {
+            let decl = &config.links[lp.decl];
+            let (Some(l3), Some(index)) = (&lp.l3, lp.action.index()) else {
+                continue;
+            };
+            if failed.contains(&lp.decl) {
+                continue;
+            }
+            let ns = decl.l3.netns.clone();
+            let oif = index as u32;
+            for r in &l3.remove_routes {
+                let request = route::delete(oif, r).doing("building a request")?;
+                removals.push((ns.clone(), request, Step::RemoveRoute { decl, route: r }));
+            }
+            for a in &l3.remove_addresses {
+                let request = addr::delete(oif, a).doing("building a request")?;
+                removals.push((ns.clone(), request, Step::RemoveAddress { decl, net: a }));
+            }
+            for a in &l3.kept_addresses {
+                self.say(&Step::LeaveAddress { decl, net: a });
+            }
+            for r in &l3.kept_routes {
+                self.say(&Step::LeaveRoute { decl, route: r });
+            }
+            for a in &l3.add_addresses {
+                let request = addr::add(oif, &a.net, a.nodad).doing("building a request")?;
+                addresses.push((ns.clone(), request, Step::AddAddress { decl, net: &a.net }));
+            }
+            for r in &l3.add_routes {
+                let request = route::add(oif, r).doing("building a request")?;
+                routes.push((ns.clone(), request, Step::AddRoute { decl, route: r }));
+            }
+        }
+        for phase in [removals, addresses, routes] {
+            if phase.is_empty() {
+                continue;
+            }
+            let (items, steps): (Batch, Vec<Step>) = phase
+                .into_iter()
+                .map(|(ns, request, step)| ((ns, request), step))
+                .unzip();
+            let results = self.send(items, "converging addresses and routes")?;
+            for (step, result) in steps.iter().zip(results) {
+                match result {
+                    Ok(()) => {
+                        self.say(step);
+                        self.outcome.changed += 1;
+                    }
+                    Err(e) => self.said_failed(step, &e),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The namespaces `down` deletes, after the links in them: only if underlay made them and
+    /// nothing else lives there, checked again right before.
+    fn delete_namespaces(&mut self, plan: &Plan) -> Result<(), Error> {
+        for step in &plan.namespaces {
+            match step {
+                NetnsStep::Create(_) => {}
+                NetnsStep::Keep { name, why } => self.say(&Step::KeepNetns { name, why }),
+                NetnsStep::Delete(n) => {
+                    if !self.real() {
+                        self.say(&Step::DeleteNetns { name: &n.name });
+                        continue;
+                    }
+                    match self.still_unused(n)? {
+                        Some(why) => self.say(&Step::KeepNetns {
+                            name: &n.name,
+                            why: &why,
+                        }),
+                        None => {
+                            self.sockets.remove_namespace(&n.name);
+                            let step = Step::DeleteNetns { name: &n.name };
+                            match netns::remove(&n.name) {
+                                Ok(()) => {
+                                    self.record.namespaces.retain(|r| r != n);
+                                    self.save()?;
+                                    self.outcome.deleted += 1;
+                                    self.say(&step);
+                                }
+                                Err(e) => self.said_failed(&step, &e),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Why a namespace underlay made is still in use, right before deleting it; `None` if not.
+    fn still_unused(&mut self, n: &OwnedNamespace) -> Result<Option<String>, Error> {
+        let Some(ns) = netns::open(&n.name)? else {
+            return Ok(Some("it is gone already".into()));
+        };
+        if ns.inode != n.inode {
+            return Ok(Some("it is someone else's now".into()));
+        }
+        let inode = ns.inode;
+        self.sockets.remove_namespace(&n.name);
+        let rtnl = self.sockets.add_namespace(ns)?;
+        let links = crate::live::Snapshot::take(rtnl, self.deadline)
+            .doing(&format!("reading the link table of netns {}", n.name))?;
+        let staying: Vec<String> = links
+            .links()
+            .filter(|l| !l.name.is("lo"))
+            .map(|l| l.name.to_string())
+            .collect();
+        if !staying.is_empty() {
+            return Ok(Some(format!(
+                "links still live there ({})",
+                staying.join(", ")
+            )));
+        }
+        let names: Vec<_> = links.links().map(|l| l.name.clone()).collect();
+        Ok(netns::in_use(inode, &names))
+    }
+}
+
+/// A netdev group number no live link uses, to gather the links a run deletes in one batch.
+fn unused_group(world: &World) -> u32 {
+    let mut group = u32::from_ne_bytes(crate::random_bytes::<4>()) | 0x4000_0000;
+    let used = |g: u32| {
+        world.host.links.links().any(|l| l.group == g)
+            || world
+                .named
+                .values()
+                .any(|v| v.links.links().any(|l| l.group == g))
+    };
+    while used(group) || group == u32::MAX {
+        group = group.wrapping_add(1) | 0x4000_0000;
+    }
+    group
+}

@@ -1,0 +1,415 @@
+//! The commands, each the same pipeline stopped at a different point: `validate` after the
+//! model; `check`, `show` and `apply --dry-run` after the plan (the executor runs in the
+//! "would" tense); `apply` and `down` carry their plan out.
+
+use std::time::{Duration, Instant};
+
+use crate::config::{self, Config, Trust};
+use crate::error::{Doing, Error};
+use crate::execute::{Executor, Outcome};
+use crate::live::{LiveKind, Snapshot, World};
+use crate::mac::{self, MacAddr};
+use crate::netlink::Rtnl;
+use crate::observe::{self, Needs};
+use crate::plan::{self, Action, Inputs, Plan};
+use crate::record::{self, Record};
+use crate::report::{self, Tense};
+use crate::sockets::Sockets;
+use crate::syntax::values;
+use crate::{EXIT_FAILED, EXIT_OK, lock, preflight};
+
+/// The largest `--timeout`: a day. A boot-time run that needs more is stuck.
+pub const MAX_TIMEOUT_SECS: u64 = 86_400;
+
+pub struct ApplyOptions {
+    pub dry_run: bool,
+    pub wait: Option<u64>,
+    pub parent: Option<String>,
+    pub timeout: Duration,
+    pub insecure_config: bool,
+}
+
+pub struct DownOptions {
+    pub dry_run: bool,
+    pub timeout: Duration,
+}
+
+fn machine_id() -> Option<[u8; 16]> {
+    std::fs::read_to_string("/etc/machine-id")
+        .ok()
+        .and_then(|t| mac::parse_machine_id(&t))
+}
+
+fn random_mac() -> MacAddr {
+    let mut bytes = crate::random_bytes::<6>();
+    bytes[0] = (bytes[0] & 0xfe) | 0x02;
+    MacAddr(bytes)
+}
+
+fn exit(outcome: &Outcome) -> u8 {
+    if outcome.failed > 0 || report::stdout_failed() {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+pub fn validate(path: &str) -> Result<u8, Error> {
+    let config = config::load(path, Trust::Ignore)?;
+    let implicit = config.links.iter().filter(|l| l.implicit).count();
+    let mut text = format!(
+        "{path}: ok, {}",
+        report::count(config.links.len() - implicit, "link")
+    );
+    if implicit > 0 {
+        text.push_str(&format!(
+            " (and {} implied by PARENT.ID parents)",
+            report::count(implicit, "link")
+        ));
+    }
+    report::out(&text);
+    Ok(EXIT_OK)
+}
+
+/// The live state, the record and the plan.
+struct Planned {
+    world: World,
+    record: Record,
+    plan: Plan,
+    sockets: Sockets,
+}
+
+fn make_plan(
+    config: &Config,
+    host_links: Snapshot,
+    mut sockets: Sockets,
+    scope: Option<&str>,
+    deadline: Instant,
+    needs: Needs,
+) -> Result<Planned, Error> {
+    let mut record = Record::load(&record::run_dir())?;
+    let world = observe::world(
+        Some(config),
+        scope,
+        &record,
+        &mut sockets,
+        host_links,
+        deadline,
+        needs,
+    )?;
+    observe::prune(&mut record, &world);
+    let plan = plan::make(&Inputs {
+        config,
+        world: &world,
+        record: &record,
+        machine_id: machine_id(),
+        scope,
+        random_mac: &random_mac,
+    });
+    Ok(Planned {
+        world,
+        record,
+        plan,
+        sockets,
+    })
+}
+
+/// For `check` and `show`: a fresh look at everything, with no waiting.
+fn look(config: &Config, needs: Needs) -> Result<Planned, Error> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut rtnl = Rtnl::open().doing("opening a netlink socket")?;
+    let links = Snapshot::take(&mut rtnl, deadline).doing("reading the link table")?;
+    make_plan(config, links, Sockets::new(rtnl), None, deadline, needs)
+}
+
+/// Say what carrying out `planned` would do (or do it), in one voice.
+fn execute(
+    planned: &mut Planned,
+    config: Option<&Config>,
+    tense: Tense,
+    deadline: Instant,
+) -> Result<Outcome, Error> {
+    Executor {
+        sockets: &mut planned.sockets,
+        record: &mut planned.record,
+        config,
+        world: &planned.world,
+        deadline,
+        tense,
+        outcome: Outcome::default(),
+    }
+    .run(&planned.plan)
+}
+
+pub fn check(path: &str) -> Result<u8, Error> {
+    let config = config::load(path, Trust::Ignore)?;
+    let mut planned = look(&config, Needs::default())?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let outcome = execute(&mut planned, Some(&config), Tense::Would, deadline)?;
+    if planned.plan.is_noop() && outcome.failed == 0 {
+        let n = planned.plan.links.len();
+        report::out(&format!(
+            "in sync: {} {} {path}",
+            report::count(n, "link"),
+            if n == 1 { "matches" } else { "match" }
+        ));
+        Ok(exit(&outcome))
+    } else {
+        Ok(EXIT_FAILED)
+    }
+}
+
+pub fn apply(path: &str, options: &ApplyOptions) -> Result<u8, Error> {
+    let started = Instant::now();
+    let deadline = started + options.timeout;
+    let trust = match (options.dry_run, options.insecure_config) {
+        (true, _) => Trust::Ignore,
+        (false, true) => Trust::Warn,
+        (false, false) => Trust::Required,
+    };
+    let config = config::load(path, trust)?;
+    let scope = options.parent.as_deref();
+    if let Some(p) = scope {
+        values::ifname(p).map_err(|e| Error::Usage(format!("--parent: {e}")))?;
+        if plan::in_scope(&config, Some(p)).is_empty() {
+            // The hotplug path calls this for every interface that appears: answer at once.
+            log::debug!("nothing in {path} is {p} or sits on it");
+            return Ok(EXIT_OK);
+        }
+    }
+    let _lock = if options.dry_run {
+        None
+    } else {
+        Some(lock::acquire(&record::run_dir(), deadline)?)
+    };
+
+    // Subscribe before the dump, so a parent that appears in between is not missed.
+    let mut events = Rtnl::open_link_events().doing("subscribing to link events")?;
+    let mut rtnl = Rtnl::open().doing("opening a netlink socket")?;
+    let mut links = Snapshot::take(&mut rtnl, deadline).doing("reading the link table")?;
+    links
+        .drain_events(&mut events, &mut rtnl, deadline)
+        .doing("reading link events")?;
+    let (later, missing): (Vec<String>, Vec<String>) = plan::external_parents(&config, scope)
+        .into_iter()
+        .filter(|n| links.by_name(n).is_none())
+        .partition(|n| config.hotplug_parents.contains(n));
+    for name in &later {
+        report::out(&format!(
+            "{name} is not there yet: its links are made when it appears (hotplug-parents)"
+        ));
+    }
+    if !missing.is_empty() {
+        let wait = Duration::from_secs(options.wait.unwrap_or(config.wait_secs));
+        let wait_deadline = (started + wait).min(deadline);
+        // What the wait really is: never past the run's own --timeout.
+        let bound = wait_deadline.saturating_duration_since(started);
+        if wait_deadline > Instant::now() {
+            report::out(&format!(
+                "waiting up to {} for {}",
+                seconds(bound),
+                missing.join(", ")
+            ));
+        }
+        let still = links
+            .wait_for(&missing, &mut events, &mut rtnl, wait_deadline)
+            .doing("waiting for link events")?;
+        for name in &still {
+            report::warning(&format!("{name} did not appear within {}", seconds(bound)));
+        }
+    }
+    drop(events);
+
+    let mut planned = make_plan(
+        &config,
+        links,
+        Sockets::new(rtnl),
+        scope,
+        deadline,
+        Needs::default(),
+    )?;
+    if options.dry_run {
+        let outcome = execute(&mut planned, Some(&config), Tense::Would, deadline)?;
+        if planned.plan.is_noop() && outcome.failed == 0 {
+            in_sync(&outcome);
+        }
+        return Ok(EXIT_OK);
+    }
+
+    // A kind the kernel lacks fails the whole run before anything changes.
+    let missing =
+        preflight::missing_kinds(&mut planned.sockets.host, &config, &planned.plan, deadline)?;
+    if !missing.is_empty() {
+        preflight::report_missing(&missing);
+        return Ok(EXIT_FAILED);
+    }
+
+    let outcome = execute(&mut planned, Some(&config), Tense::Did, deadline)?;
+    if !outcome.changed_anything() && outcome.failed == 0 {
+        in_sync(&outcome);
+    }
+    log::debug!(
+        "{} created, {} changed, {} deleted, {} in sync, {} waiting for hotplug parents, {} failed",
+        outcome.created,
+        outcome.changed,
+        outcome.deleted,
+        outcome.in_sync,
+        outcome.later,
+        outcome.failed
+    );
+    Ok(exit(&outcome))
+}
+
+fn in_sync(outcome: &Outcome) {
+    report::out(&format!(
+        "nothing to change: {} in sync",
+        report::count(outcome.in_sync, "link")
+    ));
+}
+
+/// `12 s`, `1.5 s`.
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+pub fn down(options: &DownOptions) -> Result<u8, Error> {
+    let deadline = Instant::now() + options.timeout;
+    let dir = record::run_dir();
+    let _lock = if options.dry_run {
+        None
+    } else {
+        Some(lock::acquire(&dir, deadline)?)
+    };
+    let mut record = Record::load(&dir)?;
+    let mut rtnl = Rtnl::open().doing("opening a netlink socket")?;
+    let links = Snapshot::take(&mut rtnl, deadline).doing("reading the link table")?;
+    let mut sockets = Sockets::new(rtnl);
+    let needs = Needs {
+        namespace_users: true,
+        ..Needs::default()
+    };
+    let world = observe::world(None, None, &record, &mut sockets, links, deadline, needs)?;
+    observe::prune(&mut record, &world);
+    let plan = plan::teardown(&world, &record);
+    let nothing = plan.removals.is_empty() && plan.namespaces.is_empty();
+    let mut planned = Planned {
+        world,
+        record,
+        plan,
+        sockets,
+    };
+    let tense = if options.dry_run {
+        Tense::Would
+    } else {
+        Tense::Did
+    };
+    let outcome = execute(&mut planned, None, tense, deadline)?;
+    if nothing {
+        // The record may still name links that are gone: forget them.
+        if !options.dry_run {
+            planned.record.save()?;
+        }
+        report::out("nothing to delete");
+    }
+    Ok(exit(&outcome))
+}
+
+pub fn show(path: &str) -> Result<u8, Error> {
+    let config = config::load(path, Trust::Ignore)?;
+    let needs = Needs {
+        all_l3: true,
+        ..Needs::default()
+    };
+    let Planned { world, plan, .. } = look(&config, needs)?;
+    report::data(&report::table_row(&[
+        "NAME", "KIND", "PARENT", "SETTINGS", "MAC", "MTU", "UP", "STATE",
+    ]));
+    for lp in &plan.links {
+        let d = &config.links[lp.decl];
+        let netns = d.l3.netns.as_deref();
+        let l = world.link(netns, &d.name);
+        // What exists is described as the kernel has it, never from the config or the name.
+        let (kind, settings) = match l {
+            Some(l) => (
+                l.kind.describe().to_string(),
+                match &l.kind {
+                    LiveKind::Known {
+                        settings: Ok(s), ..
+                    } => s.summary(),
+                    LiveKind::Known {
+                        settings: Err(e), ..
+                    } => format!("unreadable ({e})"),
+                    _ => String::new(),
+                },
+            ),
+            None => (d.kind.name.to_string(), d.settings.summary()),
+        };
+        let parent = match l {
+            Some(l) => {
+                let index = match netns {
+                    Some(_) => l.parent_elsewhere.map(|e| e.index),
+                    None => l.parent,
+                };
+                index.map(|i| {
+                    world
+                        .host
+                        .links
+                        .by_index(i)
+                        .map_or(format!("ifindex {i}"), |p| p.name.to_string())
+                })
+            }
+            None => d.parent.clone(),
+        };
+        let state = match &lp.action {
+            Action::InSync { adopted: false, .. } => "ok (created by underlay)".to_string(),
+            Action::InSync { adopted: true, .. } => "ok (pre-existing, adopted)".to_string(),
+            Action::External { .. } => "ok (pre-existing parent)".to_string(),
+            Action::Create { .. } => "missing".to_string(),
+            Action::Change { diffs, .. } | Action::Recreate { diffs, .. } => {
+                format!("differs: {}", report::changes(diffs))
+            }
+            Action::Conflict { diffs } => {
+                format!("someone else's, differs: {}", report::changes(diffs))
+            }
+            Action::Blocked(b) => format!("not set up: {}", report::why(b)),
+        };
+        let dash = || "-".to_string();
+        report::data(&report::table_row(&[
+            &d.name,
+            &kind,
+            &parent.unwrap_or_else(dash),
+            &if settings.is_empty() {
+                dash()
+            } else {
+                settings
+            },
+            &l.and_then(|l| l.mac).map_or_else(dash, |m| m.to_string()),
+            &l.map_or_else(dash, |l| l.mtu.to_string()),
+            l.map_or("-", |l| crate::kinds::yes_no(l.up)),
+            &state,
+        ]));
+        if let Some(ns) = netns {
+            report::data(&report::detail(&format!("netns {ns}")));
+        }
+        if let (Some(l), Some(view)) = (l, world.view(netns)) {
+            for a in view.addresses.iter().filter(|a| a.index == l.index as u32) {
+                report::data(&report::detail(&format!("address {}", a.net)));
+            }
+            for r in view
+                .routes
+                .iter()
+                .filter(|r| r.is_static_on(l.index as u32))
+            {
+                report::data(&report::detail(&format!(
+                    "route {}",
+                    report::show_route(&r.route)
+                )));
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}

@@ -3,14 +3,14 @@
 
 use std::any::Any;
 
-use super::{Codec, Difference, Kind, KindSettings, MacChoice};
+use super::{Codec, Difference, Kind, KindSettings, MacChoice, OpenWrt};
 use crate::netlink::NetlinkError;
 use crate::syntax::section::SectionReader;
 
 pub const DUMMY: Kind = Kind {
     name: "dummy",
     module: "dummy",
-    openwrt_package: Some("kmod-dummy"),
+    openwrt: OpenWrt::Package("kmod-dummy"),
     takes_parent: false,
     default_mac: Some(MacChoice::Stable),
     keys: &[],

@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::fmt;
 
-use super::{Codec, Difference, Fix, Kind, KindSettings, same_kind};
+use super::{Codec, Difference, Fix, Kind, KindSettings, OpenWrt, same_kind};
 use crate::netlink::NetlinkError;
 use crate::netlink::attr::{self, AttrWriter};
 use crate::syntax::section::SectionReader;
@@ -15,7 +15,7 @@ const KEYS: &[&str] = &["mode", "flag"];
 pub const IPVLAN: Kind = Kind {
     name: "ipvlan",
     module: "ipvlan",
-    openwrt_package: Some("kmod-ipvlan"),
+    openwrt: OpenWrt::Package("kmod-ipvlan"),
     takes_parent: true,
     default_mac: None,
     keys: KEYS,

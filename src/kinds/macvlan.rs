@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::fmt;
 
-use super::{Codec, Difference, Fix, Kind, KindSettings, MacChoice, same_kind, yes_no};
+use super::{Codec, Difference, Fix, Kind, KindSettings, MacChoice, OpenWrt, same_kind, yes_no};
 use crate::mac::MacAddr;
 use crate::netlink::NetlinkError;
 use crate::netlink::attr::{self, AttrWriter};
@@ -17,7 +17,7 @@ const KEYS: &[&str] = &["mode", "nopromisc", "source-mac", "bcqueuelen"];
 pub const MACVLAN: Kind = Kind {
     name: "macvlan",
     module: "macvlan",
-    openwrt_package: Some("kmod-macvlan"),
+    openwrt: OpenWrt::Package("kmod-macvlan"),
     takes_parent: true,
     default_mac: Some(MacChoice::Stable),
     keys: KEYS,

@@ -32,8 +32,8 @@ pub struct Kind {
     pub name: &'static str,
     /// The kernel module that provides it, for "the kernel has no ... support" errors.
     pub module: &'static str,
-    /// The OpenWrt package that ships the module; `None` if OpenWrt builds it in.
-    pub openwrt_package: Option<&'static str>,
+    /// How OpenWrt provides the module.
+    pub openwrt: OpenWrt,
     /// Whether links of this kind sit on a parent (`parent = ...`, `IFLA_LINK`).
     pub takes_parent: bool,
     /// The MAC choice when `mac` is absent; `None` if the kind takes no `mac` key because it
@@ -63,6 +63,17 @@ impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name)
     }
+}
+
+/// How OpenWrt provides a kind's kernel module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenWrt {
+    /// Built into every OpenWrt kernel.
+    BuiltIn,
+    /// In this kmod package.
+    Package(&'static str),
+    /// Not packaged: a custom kernel build is needed.
+    NotPackaged,
 }
 
 /// What `Codec::implicit` gives: the implicit link's own parent and settings, or why a name
@@ -269,8 +280,12 @@ pub fn missing_module_hint(kind: &Kind) -> String {
         "the kernel has no {} support: load the `{}` module (modprobe {}",
         kind.name, kind.module, kind.module
     );
-    if let Some(package) = kind.openwrt_package {
-        hint.push_str(&format!("; on OpenWrt install {package}"));
+    match kind.openwrt {
+        OpenWrt::BuiltIn => {}
+        OpenWrt::Package(package) => hint.push_str(&format!("; on OpenWrt install {package}")),
+        OpenWrt::NotPackaged => {
+            hint.push_str("; OpenWrt does not package it: enable it in a custom kernel build")
+        }
     }
     hint.push(')');
     hint

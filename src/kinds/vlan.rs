@@ -6,7 +6,9 @@ use std::fmt;
 
 use neli::consts::rtnl::{IflaVlan, IflaVlanQos};
 
-use super::{Codec, Difference, Fix, Implicit, Kind, KindSettings, MacChoice, same_kind, yes_no};
+use super::{
+    Codec, Difference, Fix, Implicit, Kind, KindSettings, MacChoice, OpenWrt, same_kind, yes_no,
+};
 use crate::netlink::NetlinkError;
 use crate::netlink::attr::{self, AttrWriter};
 use crate::syntax::section::SectionReader;
@@ -15,8 +17,7 @@ use crate::syntax::{Parsed, values};
 pub const VLAN: Kind = Kind {
     name: "vlan",
     module: "8021q",
-    // Built into every OpenWrt kernel.
-    openwrt_package: None,
+    openwrt: OpenWrt::BuiltIn,
     takes_parent: true,
     default_mac: Some(MacChoice::Kernel),
     keys: &[

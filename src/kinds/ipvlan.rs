@@ -23,6 +23,16 @@ pub const IPVLAN: Kind = Kind {
     codec: &IpvlanCodec,
 };
 
+/// An ipvlan with a tap character device (`/dev/tapN`) for a VM to use: the same keys and the
+/// same code.
+pub const IPVTAP: Kind = Kind {
+    name: "ipvtap",
+    module: "ipvtap",
+    openwrt: OpenWrt::NotPackaged,
+    example: "ivt0",
+    ..IPVLAN
+};
+
 struct IpvlanCodec;
 
 /// `IFLA_IPVLAN_*` from `<linux/if_link.h>`.

@@ -25,6 +25,16 @@ pub const MACVLAN: Kind = Kind {
     codec: &MacvlanCodec,
 };
 
+/// A macvlan with a tap character device (`/dev/tapN`) for a VM to use, as libvirt's
+/// `direct` interfaces do: the same keys and the same code.
+pub const MACVTAP: Kind = Kind {
+    name: "macvtap",
+    module: "macvtap",
+    openwrt: OpenWrt::NotPackaged,
+    example: "mvt0",
+    ..MACVLAN
+};
+
 struct MacvlanCodec;
 
 /// A `source-mac`: the MAC of a host whose traffic this link receives, so never multicast or

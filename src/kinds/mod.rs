@@ -22,7 +22,9 @@ pub mod vlan;
 pub static KINDS: &[&Kind] = &[
     &vlan::VLAN,
     &macvlan::MACVLAN,
+    &macvlan::MACVTAP,
     &ipvlan::IPVLAN,
+    &ipvlan::IPVTAP,
     &dummy::DUMMY,
 ];
 

@@ -119,12 +119,14 @@ pub struct Record {
     pub namespaces: Vec<OwnedNamespace>,
 }
 
-/// Where records and the lock live: `/run/underlay`, or `$UNDERLAY_RUN_DIR` (for tests, and for
-/// running several independent instances).
+/// Where records and the lock live: `/var/run/underlay`, or `$UNDERLAY_RUN_DIR` (for tests, and
+/// for running several independent instances). /var/run, as iproute2 uses for its namespaces,
+/// is volatile everywhere underlay runs: a symlink to the /run tmpfs on systemd machines, and on
+/// the /tmp tmpfs on OpenWrt, where /run may not exist (base-files links /var to /tmp).
 pub fn run_dir() -> PathBuf {
     std::env::var_os("UNDERLAY_RUN_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/run/underlay"))
+        .unwrap_or_else(|| PathBuf::from("/var/run/underlay"))
 }
 
 impl Record {

@@ -190,10 +190,11 @@ pub fn apply(path: &str, options: &ApplyOptions) -> Result<u8, Error> {
     links
         .drain_events(&mut events, &mut rtnl, deadline)
         .doing("reading link events")?;
-    let (later, missing): (Vec<String>, Vec<String>) = plan::external_parents(&config, scope)
-        .into_iter()
-        .filter(|n| links.by_name(n).is_none())
-        .partition(|n| config.hotplug_parents.contains(n));
+    let (later, missing): (Vec<String>, Vec<String>) =
+        plan::external_parents(&config, scope, &links)
+            .into_iter()
+            .filter(|n| links.by_name(n).is_none())
+            .partition(|n| config.hotplug_parents.contains(n));
     for name in &later {
         report::out(&format!(
             "{name} is not there yet: its links are made when it appears (hotplug-parents)"

@@ -487,3 +487,202 @@ fn a_foreign_link_with_a_non_utf8_name_does_not_stop_the_run() {
     assert_eq!(lab.underlay(&["check"]).code, 0);
     assert_eq!(lab.underlay(&["show"]).code, 0);
 }
+
+#[test]
+fn macvtap_is_made_checked_repaired_in_place_and_removed() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config("[macvtap mvt0]\nparent = vp0\nmode = private\nmtu = 1400\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mvt = lab.link("mvt0").expect("mvt0 exists");
+    assert_eq!(field(&mvt, "info_kind").as_deref(), Some("macvtap"));
+    assert_eq!(field(&mvt, "mode").as_deref(), Some("private"));
+    assert_eq!(field(&mvt, "mtu").as_deref(), Some("1400"));
+    assert_eq!(lab.underlay(&["check"]).code, 0);
+    let index = ifindex(&lab, "mvt0");
+    lab.ip(&["link", "set", "mvt0", "type", "macvtap", "mode", "vepa"]);
+    let check = lab.underlay(&["check"]);
+    assert_eq!(check.code, 1, "{check:?}");
+    assert_eq!(
+        check.stdout,
+        "would change macvtap mvt0: mode vepa → private\n"
+    );
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.stdout, "changed macvtap mvt0: mode vepa → private\n");
+    assert_eq!(ifindex(&lab, "mvt0"), index, "repaired in place");
+    assert_eq!(
+        field(&lab.link("mvt0").unwrap(), "mode").as_deref(),
+        Some("private")
+    );
+    assert_eq!(lab.underlay(&["check"]).code, 0);
+    let down = lab.underlay(&["down"]);
+    assert_eq!(down.stdout, "deleted macvtap mvt0\n");
+    assert!(lab.link("mvt0").is_none());
+}
+
+/// A vxlan someone put on underlay's macvlan names it in IFLA_VXLAN_LINK, not IFLA_LINK. The
+/// kernel would delete it with the macvlan, so every way underlay deletes a link must refuse:
+/// the same guard, the same words.
+#[test]
+fn a_foreign_vxlan_on_an_owned_link_blocks_down_removal_and_recreation() {
+    let Some(lab) = Lab::new() else { return };
+    lab.ip(&["link", "add", "vq0", "type", "veth", "peer", "name", "vq1"]);
+    lab.config("[macvlan m1]\nparent = vp0\naddress = 10.41.0.1/24\n");
+    assert_eq!(lab.underlay(&["apply"]).code, 0);
+    lab.ip(&[
+        "link", "add", "vx1", "type", "vxlan", "id", "41", "dev", "m1", "dstport", "4789",
+    ]);
+    let vx = ifindex(&lab, "vx1");
+    let m1 = ifindex(&lab, "m1");
+    let guard = "the foreign link vx1 sits on it and would be deleted with it; remove vx1 first";
+
+    // A removal: the config no longer declares m1.
+    lab.config("[macvlan other]\nparent = vp0\n");
+    let dry = lab.underlay(&["apply", "--dry-run"]);
+    assert!(
+        dry.stdout
+            .contains(&format!("would keep macvlan m1: {guard}")),
+        "{dry:?}"
+    );
+    let check = lab.underlay(&["check"]);
+    assert_eq!(check.code, 1);
+    assert!(check.stdout.contains(guard), "{check:?}");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("error: kept macvlan m1: {guard}")),
+        "{run:?}"
+    );
+    assert_eq!(
+        (ifindex(&lab, "m1"), ifindex(&lab, "vx1")),
+        (m1.clone(), vx.clone())
+    );
+
+    // A re-creation: m1 moves to another parent.
+    lab.config("[macvlan m1]\nparent = vq0\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "error: skipped macvlan m1: it must be re-created (parent vp0 → vq0), but {guard}"
+        )),
+        "{run:?}"
+    );
+    assert_eq!(
+        (ifindex(&lab, "m1"), ifindex(&lab, "vx1")),
+        (m1.clone(), vx.clone())
+    );
+
+    // down.
+    let dry = lab.underlay(&["down", "--dry-run"]);
+    assert!(
+        dry.stdout
+            .contains(&format!("would keep macvlan m1: {guard}")),
+        "{dry:?}"
+    );
+    let run = lab.underlay(&["down"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("error: kept macvlan m1: {guard}")),
+        "{run:?}"
+    );
+    assert_eq!((ifindex(&lab, "m1"), ifindex(&lab, "vx1")), (m1, vx));
+
+    // Once vx1 is gone, down takes m1.
+    lab.ip(&["link", "del", "vx1"]);
+    let run = lab.underlay(&["down"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(lab.link("m1").is_none());
+}
+
+/// What a new user hit, each in the words underlay should use.
+#[test]
+fn rough_edges_a_new_user_hit() {
+    let Some(lab) = Lab::new() else { return };
+    let simple = "[macvlan mv0]\nparent = vp0\n";
+    lab.config(simple);
+
+    // A missing file is described the same way by every command.
+    let missing = lab.dir.join("nope.conf");
+    let missing = missing.to_str().unwrap();
+    for command in ["validate", "apply", "check", "show"] {
+        let run = Run::from(lab.command(&["-c", missing, command]).output().unwrap());
+        assert_eq!(run.code, 2, "{command}: {run:?}");
+        assert_eq!(
+            run.stderr,
+            format!("error: {missing}: no such file; write a config there, or point -c at one\n"),
+            "{command}"
+        );
+    }
+
+    // A FIFO as the config must not hang anything.
+    let fifo = lab.dir.join("fifo.conf");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    let run = Run::from(
+        lab.command(&["-c", fifo.to_str().unwrap(), "validate"])
+            .output()
+            .unwrap(),
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("is a FIFO, not a regular file"),
+        "{run:?}"
+    );
+
+    // -q: nothing but problems; show still shows its table.
+    assert_eq!(lab.underlay(&["-q", "validate"]).stdout, "");
+    let show = lab.underlay(&["-q", "show"]);
+    assert!(show.stdout.starts_with("NAME "), "{show:?}");
+    // -vv: every netlink message.
+    let trace = lab.underlay(&["-vv", "apply", "--dry-run"]);
+    assert!(trace.stderr.contains("trace: send Getlink"), "{trace:?}");
+
+    // A missing parent is a link that cannot be made, not a link with a wrong parent.
+    lab.config("[global]\nwait = 0\n[macvlan lost0]\nparent = nosuch0\n");
+    let check = lab.underlay(&["check"]);
+    assert_eq!(
+        check.stdout,
+        "would skip macvlan lost0: parent nosuch0 does not exist\n"
+    );
+    // The wait a run announces is never longer than its --timeout.
+    lab.config("[global]\nwait = 30\n[macvlan lost0]\nparent = nosuch0\n");
+    let run = lab.underlay(&["apply", "--timeout", "1"]);
+    assert!(
+        run.stdout.contains("waiting up to 1 s for nosuch0"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("nosuch0 did not appear within 1 s"),
+        "{run:?}"
+    );
+
+    // show describes what exists as the kernel has it: a veth named like a VLAN is a veth.
+    lab.ip(&[
+        "link", "add", "lan0.5", "type", "veth", "peer", "name", "lanpeer",
+    ]);
+    lab.config("[macvlan mv5]\nparent = lan0.5\n");
+    let show = lab.underlay(&["show"]);
+    let row = show
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("lan0.5"))
+        .unwrap();
+    assert!(row.contains(" veth ") && !row.contains("id 5"), "{row}");
+
+    // A second down has nothing to do, and says only that.
+    lab.config(simple);
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(lab.underlay(&["down"]).stdout, "deleted macvlan mv0\n");
+    assert_eq!(lab.underlay(&["down"]).stdout, "nothing to delete\n");
+}

@@ -57,18 +57,15 @@ fn every_readme_config_validates() {
 
 /// Whether the kernel can make links of `kind` (probed in the lab's namespace).
 fn kernel_has(lab: &Lab, kind: &str) -> bool {
-    let args: Vec<&str> = match kind {
-        "macvlan" => vec![
-            "link", "add", "link", "vp0", "name", "kprobe", "type", "macvlan",
-        ],
-        "ipvlan" => vec![
-            "link", "add", "link", "vp0", "name", "kprobe", "type", "ipvlan",
-        ],
-        "vlan" => vec![
-            "link", "add", "link", "vp0", "name", "kprobe", "type", "vlan", "id", "9",
-        ],
-        _ => vec!["link", "add", "name", "kprobe", "type", kind],
-    };
+    let takes_parent = underlay::kinds::by_name(kind).is_some_and(|k| k.takes_parent);
+    let mut args: Vec<&str> = vec!["link", "add"];
+    if takes_parent {
+        args.extend(["link", "vp0"]);
+    }
+    args.extend(["name", "kprobe", "type", kind]);
+    if kind == "vlan" {
+        args.extend(["id", "9"]);
+    }
     let ok = Command::new("ip")
         .args(["-n", &lab.ns])
         .args(&args)
@@ -82,6 +79,25 @@ fn kernel_has(lab: &Lab, kind: &str) -> bool {
     ok
 }
 
+/// "would VERB REST" as a real run says it: "VERBED REST".
+fn past_tense(line: &str) -> String {
+    let Some(rest) = line.strip_prefix("would ") else {
+        return line.to_string();
+    };
+    let (verb, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let past = match verb {
+        "set" => "set",
+        "leave" => "left",
+        "keep" => "kept",
+        "skip" => "skipped",
+        v if v.ends_with('e') => return format!("{v}d {rest}"),
+        v => return format!("{v}ed {rest}"),
+    };
+    format!("{past} {rest}")
+}
+
+/// Each README config this kernel can build: `apply --dry-run` prints exactly the lines the
+/// `apply` after it prints, with "would " in front; then `check` is clean and `down` works.
 #[test]
 fn every_readme_config_the_kernel_supports_applies_and_checks_clean() {
     if !nix_is_root() {
@@ -91,7 +107,7 @@ fn every_readme_config_the_kernel_supports_applies_and_checks_clean() {
     for (i, block) in readme_configs().iter().enumerate() {
         let Some(lab) = Lab::new() else { return };
         let config = underlay::config::parse(block.as_bytes()).unwrap();
-        let missing: Vec<&str> = ["vlan", "macvlan", "ipvlan", "dummy"]
+        let missing: Vec<&str> = underlay::kinds::names()
             .into_iter()
             .filter(|k| config.links.iter().any(|l| l.kind.name == *k))
             .filter(|k| !kernel_has(&lab, k))
@@ -125,7 +141,17 @@ fn every_readme_config_the_kernel_supports_applies_and_checks_clean() {
             })
             .collect();
         lab.config(&text);
+        let dry = lab.underlay(&["apply", "--dry-run"]);
         let apply = lab.underlay(&["apply"]);
+        assert_eq!(dry.code, 0, "README example {i}: --dry-run:\n{dry:?}");
+        // "would create X (...)" is what "created X (...)" will say.
+        let planned: Vec<String> = dry.stdout.lines().map(past_tense).collect();
+        let done: Vec<String> = apply.stdout.lines().map(str::to_string).collect();
+        assert_eq!(
+            planned, done,
+            "README example {i}: --dry-run does not say what apply did:\n{block}"
+        );
+        assert!(!done.is_empty(), "README example {i}: apply said nothing");
         let check = lab.underlay(&["check"]);
         let down = lab.underlay(&["down"]);
         assert_eq!(

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::config::{Config, LinkDecl};
 use crate::kinds::{Attribute, Difference, Fix, MacChoice, yes_no};
-use crate::live::{LiveLink, World};
+use crate::live::{LiveLink, Snapshot, World};
 use crate::mac::{self, MacAddr, MacSeed};
 use crate::netlink::NetlinkError;
 use crate::netlink::link::LinkChange;
@@ -244,10 +244,16 @@ pub fn in_scope(config: &Config, scope: Option<&str>) -> Vec<usize> {
 }
 
 /// Parents that no declared link provides: interfaces that must exist (NICs, bridges, ...).
-pub fn external_parents(config: &Config, scope: Option<&str>) -> Vec<String> {
+/// An implied PARENT.ID link that exists already is used as it is, so its own parent is not
+/// needed.
+pub fn external_parents(config: &Config, scope: Option<&str>, host: &Snapshot) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for i in in_scope(config, scope) {
-        if let Some(parent) = &config.links[i].parent
+        let decl = &config.links[i];
+        if decl.implicit && host.by_name(&decl.name).is_some() {
+            continue;
+        }
+        if let Some(parent) = &decl.parent
             && config.link(parent).is_none()
             && !out.contains(parent)
         {
@@ -316,6 +322,24 @@ pub fn make(inputs: &Inputs) -> Plan {
             .and_then(|p| depth.get(p))
             .map_or(0, |d| d + 1);
         depth.insert(&decl.name, d);
+        let live = world.link(netns, &decl.name);
+        let owned = live.is_some_and(|l| inputs.record.owns(netns, l));
+
+        // An implied PARENT.ID link that exists and is not underlay's is used as it is,
+        // whatever its own parent.
+        if decl.implicit
+            && let Some(l) = live
+            && !owned
+        {
+            outcome.insert(&decl.name, Ok(l.index));
+            plan.links.push(LinkPlan {
+                decl: i,
+                depth: d,
+                action: Action::External { index: l.index },
+                l3: None,
+            });
+            continue;
+        }
 
         // The parent: a declared link's outcome, or a live interface in the host.
         let parent: Result<Option<i32>, Blocked> = match decl.parent.as_deref() {
@@ -353,15 +377,12 @@ pub fn make(inputs: &Inputs) -> Plan {
             }
         };
 
-        let live = world.link(netns, &decl.name);
-        let owned = live.is_some_and(|l| inputs.record.owns(netns, l));
         let action = match live {
             None => Action::Create {
                 index: take_index(),
                 parent,
                 mac: creation_mac(decl, inputs),
             },
-            Some(l) if decl.implicit && !owned => Action::External { index: l.index },
             Some(l) => {
                 let diffs = differences(decl, l, parent, owned, inputs);
                 if diffs.is_empty() {

@@ -324,7 +324,7 @@ fn missing_parents_block_their_children() {
         action(&plan, &c, "mv1"),
         Action::Blocked(Blocked::ParentBlocked { parent, later: false }) if parent == "mv0"
     ));
-    assert_eq!(external_parents(&c, None), ["eth9"]);
+    assert_eq!(external_parents(&c, None, &live), ["eth9"]);
     assert_eq!(
         lines(&plan, &c, &live, &empty_record()),
         [
@@ -344,6 +344,16 @@ fn existing_implicit_parents_are_used_not_managed() {
     assert!(matches!(
         action(&plan, &c, "eth0.10"),
         Action::External { index: 7 }
+    ));
+    // It is used as it is: its own parent need not exist.
+    let without_eth0 = Snapshot::from_links([live.by_name("eth0.10").unwrap().clone()]);
+    assert!(external_parents(&c, None, &without_eth0).is_empty());
+    assert!(matches!(
+        action(&plan_of(&c, &without_eth0, &empty_record()), &c, "mv0"),
+        Action::Create {
+            parent: Some(7),
+            ..
+        }
     ));
     assert!(matches!(
         action(&plan, &c, "mv0"),
@@ -408,7 +418,7 @@ fn scope_limits_the_plan_to_links_on_the_parent() {
         .map(|l| c.links[l.decl].name.as_str())
         .collect();
     assert_eq!(names, ["b", "c"]);
-    assert_eq!(external_parents(&c, Some("eth1")), ["eth1"]);
+    assert_eq!(external_parents(&c, Some("eth1"), &live), ["eth1"]);
 }
 
 #[test]

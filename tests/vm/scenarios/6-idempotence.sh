@@ -23,7 +23,7 @@ check "check exits 0 after the second apply" rc_is 0
 "$IP" link set mv40 type macvlan mode private
 u check
 check "check exits 1 after macvlan mode changed by hand" rc_is 1
-check "check names mv40 and the mode" out_has "mv40: mode"
+check "check names mv40 and the mode" out_has "macvlan mv40: mode"
 u apply
 check "apply after drift exits 0" rc_is 0
 check "apply restored mode bridge" has mv40 '"mode":"bridge"'

@@ -29,6 +29,8 @@ pub enum Error {
     },
     /// The ownership record cannot be trusted.
     Record { path: String, problem: String },
+    /// The run directory (record and lock) cannot be trusted.
+    RunDir { path: String, problem: String },
     /// The run's `--timeout` passed before the work was done.
     Timeout { left_undone: String },
 }
@@ -103,6 +105,12 @@ impl fmt::Display for Error {
             Error::Record { path, problem } => write!(
                 f,
                 "the ownership record {path} cannot be trusted: {problem}; nothing was changed"
+            ),
+            Error::RunDir { path, problem } => write!(
+                f,
+                "the run directory {path} cannot be trusted: {problem}; the run directory must \
+                 be a directory only root can use (mode 0700): remove it, and underlay makes it \
+                 anew; nothing was changed"
             ),
             Error::Timeout { left_undone } => write!(
                 f,

@@ -19,7 +19,7 @@ use crate::netlink::link::{self, LinkChange, NewLink};
 use crate::netlink::{KernelError, Request, addr, route};
 use crate::netns;
 use crate::plan::{Action, Blocked, NetnsStep, Plan, RemovalWhy};
-use crate::record::{Owned, OwnedNamespace, Record};
+use crate::record::{NsState, Owned, Record, RecordedNamespace};
 use crate::report::{self, LinkRef, Step, Tense};
 use crate::sockets::Sockets;
 
@@ -338,28 +338,59 @@ impl Executor<'_> {
         Ok(())
     }
 
+    /// Placeholders an interrupted run left, then new namespaces. Each new one is recorded
+    /// before anything is made (its name), and again once it exists and before it is mounted
+    /// (its identity), so a run killed at any point leaves a record that names what it left.
     fn create_namespaces(&mut self, plan: &Plan) -> Result<(), Error> {
         for step in &plan.namespaces {
-            let NetnsStep::Create(name) = step else {
-                continue;
-            };
-            let step = Step::CreateNetns { name };
-            if !self.real() {
-                self.say(&step);
-                continue;
-            }
-            match netns::create(name) {
-                Ok(ns) => {
-                    self.record.namespaces.push(OwnedNamespace {
-                        name: name.clone(),
-                        inode: ns.inode,
-                    });
-                    self.save()?;
-                    self.sockets.add_namespace(ns)?;
-                    self.say(&step);
+            match step {
+                NetnsStep::ClearPlaceholder(name) => {
+                    let step = Step::ClearPlaceholder { name };
+                    if !self.real() {
+                        self.say(&step);
+                        continue;
+                    }
+                    match netns::remove_placeholder(name) {
+                        Ok(()) => {
+                            self.record.namespaces.retain(|n| &n.name != name);
+                            self.save()?;
+                            self.say(&step);
+                        }
+                        Err(e) => self.said_failed(&step, &e),
+                    }
                 }
-                // Its links then fail to be created, each with its own error.
-                Err(e) => self.said_failed(&step, &e),
+                NetnsStep::Create(name) => {
+                    let step = Step::CreateNetns { name };
+                    if !self.real() {
+                        self.say(&step);
+                        continue;
+                    }
+                    self.record.note_namespace(name, None, NsState::Intent);
+                    self.save()?;
+                    let record = &mut *self.record;
+                    let made = netns::create(name, |identity| {
+                        record.note_namespace(name, Some(identity), NsState::Pending);
+                        record.save()
+                    });
+                    match made {
+                        Ok(ns) => {
+                            let identity = ns.identity;
+                            self.sockets.add_namespace(ns)?;
+                            let identity = self.sockets.identity(name).unwrap_or(identity);
+                            self.record
+                                .note_namespace(name, Some(identity), NsState::Made);
+                            self.save()?;
+                            self.say(&step);
+                        }
+                        // Its links then fail to be created, each with its own error.
+                        Err(e) => {
+                            self.record.namespaces.retain(|n| &n.name != name);
+                            self.save()?;
+                            self.said_failed(&step, &e);
+                        }
+                    }
+                }
+                NetnsStep::Delete(_) | NetnsStep::Keep { .. } => {}
             }
         }
         Ok(())
@@ -477,9 +508,15 @@ impl Executor<'_> {
                 continue;
             }
             // Record first: a run killed mid-batch leaves entries that name the new links by the
-            // ifindex they were created with.
+            // ifindex they were created with, in namespaces the record names too.
             for (_, owned) in &batch {
                 if let Some(o) = owned {
+                    if let Some(ns) = o.netns.as_deref()
+                        && let Some(identity) = self.sockets.identity(ns)
+                    {
+                        self.record
+                            .note_namespace(ns, Some(identity), NsState::Used);
+                    }
                     self.record.add(o.clone());
                 }
             }
@@ -600,7 +637,7 @@ impl Executor<'_> {
     fn delete_namespaces(&mut self, plan: &Plan) -> Result<(), Error> {
         for step in &plan.namespaces {
             match step {
-                NetnsStep::Create(_) => {}
+                NetnsStep::Create(_) | NetnsStep::ClearPlaceholder(_) => {}
                 NetnsStep::Keep { name, why } => self.say(&Step::KeepNetns { name, why }),
                 NetnsStep::Delete(n) => {
                     if !self.real() {
@@ -633,16 +670,21 @@ impl Executor<'_> {
     }
 
     /// Why a namespace underlay made is still in use, right before deleting it; `None` if not.
-    fn still_unused(&mut self, n: &OwnedNamespace) -> Result<Option<String>, Error> {
+    fn still_unused(&mut self, n: &RecordedNamespace) -> Result<Option<String>, Error> {
         let Some(ns) = netns::open(&n.name)? else {
             return Ok(Some("it is gone already".into()));
         };
-        if ns.inode != n.inode {
-            return Ok(Some("it is someone else's now".into()));
-        }
-        let inode = ns.inode;
+        let inode = ns.inode();
         self.sockets.remove_namespace(&n.name);
         let rtnl = self.sockets.add_namespace(ns)?;
+        let socket = rtnl.inode();
+        if !n.is(self.sockets.identity(&n.name).as_ref()) {
+            return Ok(Some("it is someone else's now".into()));
+        }
+        let rtnl = self
+            .sockets
+            .socket(Some(&n.name))
+            .ok_or_else(|| Error::os("netns vanished", std::io::ErrorKind::NotFound))?;
         let links = crate::live::Snapshot::take(rtnl, self.deadline)
             .doing(&format!("reading the link table of netns {}", n.name))?;
         let staying: Vec<String> = links
@@ -656,8 +698,7 @@ impl Executor<'_> {
                 staying.join(", ")
             )));
         }
-        let names: Vec<_> = links.links().map(|l| l.name.clone()).collect();
-        Ok(netns::in_use(inode, &names))
+        Ok(netns::in_use(inode, socket))
     }
 }
 

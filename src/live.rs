@@ -207,10 +207,23 @@ impl Snapshot {
 
     /// Dump every link. A dump that races with changes or overflows the buffer is read again.
     pub fn take(rtnl: &mut Rtnl, deadline: Instant) -> Result<Snapshot, NetlinkError> {
-        let mut attempts = 0;
+        Snapshot::take_in(rtnl, None, deadline)
+    }
+
+    /// Dump every link of the namespace the socket's namespace knows as `target_nsid` (or of
+    /// the socket's own). A namespace whose links keep changing is read again, for up to ten
+    /// seconds (within the deadline): a burst of changes ends, and a view that is not whole is
+    /// never taken for one.
+    pub fn take_in(
+        rtnl: &mut Rtnl,
+        target_nsid: Option<i32>,
+        deadline: Instant,
+    ) -> Result<Snapshot, NetlinkError> {
+        let give_up = deadline.min(Instant::now() + std::time::Duration::from_secs(10));
+        let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let request = link::dump_request()?;
+            let request = link::dump_request_in(target_nsid)?;
             let mut links = Vec::new();
             let dumped = rtnl.dump_each(&request, Rtm::Newlink, deadline, |payload| {
                 links.push(LiveLink::from_message(&link::decode(payload)?));
@@ -218,8 +231,15 @@ impl Snapshot {
             });
             match dumped {
                 Ok(()) => return Ok(Snapshot::from_links(links)),
-                Err(NetlinkError::Interrupted | NetlinkError::Truncated) if attempts < 5 => {
+                Err(NetlinkError::Interrupted | NetlinkError::Truncated)
+                    if attempts < 5 || Instant::now() < give_up =>
+                {
                     log::debug!("link dump interrupted; dumping again");
+                    if attempts >= 5 {
+                        std::thread::sleep(std::time::Duration::from_millis(
+                            10 * u64::from(attempts.min(20)),
+                        ));
+                    }
                 }
                 Err(e) => return Err(e),
             }
@@ -365,11 +385,37 @@ impl Snapshot {
     }
 }
 
+/// A namespace underlay knows by name: the one it runs in, or a named one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NsRef {
+    Host,
+    Named(String),
+}
+
+/// The ids a namespace gives other namespaces (`IFLA_LINK_NETNSID` values), as far as asked.
+#[derive(Debug, Default, Clone)]
+pub struct Nsids {
+    /// Whether the kernel was asked (`RTM_GETNSID`); if not, any id may mean any namespace.
+    pub known: bool,
+    pub ids: Vec<(NsRef, i32)>,
+}
+
+impl Nsids {
+    /// What links in this namespace must say to name a lower device in `ns`: `Some(Some(id))`
+    /// its id, `Some(None)` no id (so no link here sits on one there), `None` not known.
+    pub fn of(&self, ns: &NsRef) -> Option<Option<i32>> {
+        self.known
+            .then(|| self.ids.iter().find(|(r, _)| r == ns).map(|(_, id)| *id))
+    }
+}
+
 /// Everything underlay looks at in one namespace.
 #[derive(Debug, Default, Clone)]
 pub struct NsView {
-    /// The namespace's nsfs inode, for named namespaces.
-    pub inode: Option<u64>,
+    /// Who the namespace is, for named namespaces.
+    pub identity: Option<crate::netns::Identity>,
+    /// The ids this namespace gives the others.
+    pub nsids: Nsids,
     /// Why the namespace is in use besides its links (a process lives in it), when asked.
     pub in_use: Option<String>,
     pub links: Snapshot,
@@ -402,12 +448,22 @@ impl NsView {
     }
 }
 
-/// The live state: the namespace underlay runs in, and the named namespaces the config or the
-/// record mention that exist.
+/// The live state: the namespace underlay runs in, the named namespaces the config or the record
+/// mention that exist and, when the plan deletes something, every other namespace on the
+/// machine.
 #[derive(Debug, Default, Clone)]
 pub struct World {
     pub host: NsView,
     pub named: BTreeMap<String, NsView>,
+    /// The other namespaces, by who holds them (`process 539 (sleep)`, `Docker's netns 1a2b`).
+    pub others: Vec<(String, NsView)>,
+    /// Namespaces that could not be looked into, described.
+    pub unseen: Vec<String>,
+    /// Whether `others` and `unseen` were looked for.
+    pub widened: bool,
+    /// Names under /var/run/netns the config or record mention that hold no namespace, with
+    /// what they hold instead.
+    pub not_namespaces: Vec<(String, String)>,
 }
 
 impl World {
@@ -418,16 +474,24 @@ impl World {
         }
     }
 
+    /// Whether /var/run/netns/NAME is a placeholder nothing is mounted on.
+    pub fn placeholder(&self, name: &str) -> bool {
+        self.not_namespaces
+            .iter()
+            .any(|(n, what)| n == name && what.starts_with("an empty file"))
+    }
+
     /// The live link `name` in `netns`, if both exist.
     pub fn link(&self, netns: Option<&str>, name: &str) -> Option<&LiveLink> {
         self.view(netns)?.links.by_name(name)
     }
 
-    /// The highest ifindex anywhere, so new links get indexes that are free everywhere.
-    pub fn max_index(&self) -> i32 {
-        self.named
-            .values()
-            .map(|v| v.links.max_index())
-            .fold(self.host.links.max_index(), i32::max)
+    /// Whether the ifindex is used by a link in any namespace underlay looked at.
+    pub fn index_used(&self, index: i32) -> bool {
+        self.host.links.by_index(index).is_some()
+            || self
+                .named
+                .values()
+                .any(|v| v.links.by_index(index).is_some())
     }
 }

@@ -1,20 +1,30 @@
-//! The ownership record: which links (and network namespaces) underlay created, so `down` (and a
-//! later `apply`) deletes those and nothing else.
+//! The ownership record: which links, addresses and network namespaces underlay created, so
+//! `down` (and a later `apply`) deletes those and nothing else.
 //!
-//! It lives on tmpfs (`/run/underlay/`), so it lasts exactly as long as the links. Each entry
+//! It lives on tmpfs (`/var/run/underlay/`), so it lasts exactly as long as the links. Each entry
 //! names a link by namespace, ifindex, name, kind and parent ifindex; a link only counts as
 //! underlay's when all of them match the live link. underlay picks the ifindex of every link it
 //! creates before creating it and writes the entry first, so a run killed between the kernel's
 //! reply and the record write still leaves an entry that matches the new link, and an entry for
 //! a link that was never made matches nothing and is dropped.
+//!
+//! The record decides what root deletes, so nothing in it is trusted blindly: the directory
+//! must be root's and closed to others, the file is opened without following symlinks, written
+//! through a new file that nobody else can have prepared, and every field is checked. A record
+//! that fails any check deletes nothing: the run stops and says so.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
 
 use crate::error::Error;
 use crate::live::LiveLink;
+use crate::netns::Identity;
+use crate::syntax::values;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owned {
@@ -27,11 +37,57 @@ pub struct Owned {
     pub netns: Option<String>,
 }
 
-/// A namespace underlay created (as `ip netns add` does), identified by its inode.
+/// Where underlay is with a named namespace the record refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NsState {
+    /// It is about to be created: the placeholder file may exist, nothing is mounted on it.
+    Intent,
+    /// It was created (its identity is known) and is about to be mounted on the placeholder.
+    Pending,
+    /// underlay created it (as `ip netns add` does): `down` deletes it when nothing else uses it.
+    Made,
+    /// Someone else's, and underlay made links in it.
+    Used,
+}
+
+impl NsState {
+    fn word(self) -> &'static str {
+        match self {
+            NsState::Intent => "intent",
+            NsState::Pending => "pending",
+            NsState::Made => "made",
+            NsState::Used => "used",
+        }
+    }
+}
+
+/// A named namespace the record refers to. Its identity says it is still the same namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnedNamespace {
+pub struct RecordedNamespace {
     pub name: String,
-    pub inode: u64,
+    /// Unknown only while underlay is about to create it.
+    pub identity: Option<Identity>,
+    pub state: NsState,
+}
+
+impl RecordedNamespace {
+    /// Whether underlay created it.
+    pub fn created(&self) -> bool {
+        self.state == NsState::Made
+    }
+
+    /// Whether the live namespace with `identity` is this one.
+    pub fn is(&self, identity: Option<&Identity>) -> bool {
+        matches!((&self.identity, identity), (Some(a), Some(b)) if a.same_as(b))
+    }
+}
+
+/// An address underlay added, for kernels that do not keep `IFA_PROTO` (before 5.18).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OwnedAddress {
+    pub netns: Option<String>,
+    pub index: i32,
+    pub net: IpNet,
 }
 
 impl Owned {
@@ -58,52 +114,7 @@ impl Owned {
         if let Some(ns) = &self.netns {
             line.push_str(&format!(" netns={ns}"));
         }
-        line.push('\n');
         line
-    }
-}
-
-/// `key=value` words after the first word of a record line.
-fn fields(line: &str, first: &str) -> Option<Vec<(String, String)>> {
-    let mut words = line.split_whitespace();
-    if words.next()? != first {
-        return None;
-    }
-    words
-        .map(|w| {
-            w.split_once('=')
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect()
-}
-
-fn field<T: std::str::FromStr>(fields: &[(String, String)], key: &str) -> Option<T> {
-    fields
-        .iter()
-        .find(|(k, _)| k == key)
-        .and_then(|(_, v)| v.parse().ok())
-}
-
-impl Owned {
-    fn from_line(line: &str) -> Option<Owned> {
-        let f = fields(line, "link")?;
-        Some(Owned {
-            name: field(&f, "name")?,
-            index: field(&f, "index")?,
-            kind: field(&f, "kind")?,
-            parent: field(&f, "parent")?,
-            netns: field(&f, "netns"),
-        })
-    }
-}
-
-impl OwnedNamespace {
-    fn from_line(line: &str) -> Option<OwnedNamespace> {
-        let f = fields(line, "netns")?;
-        Some(OwnedNamespace {
-            name: field(&f, "name")?,
-            inode: field(&f, "inode")?,
-        })
     }
 }
 
@@ -116,7 +127,8 @@ pub struct Record {
     path: PathBuf,
     /// By namespace and ifindex, so ownership is one lookup per link.
     links: BTreeMap<Key, Owned>,
-    pub namespaces: Vec<OwnedNamespace>,
+    pub namespaces: Vec<RecordedNamespace>,
+    pub addresses: BTreeSet<OwnedAddress>,
 }
 
 /// Where records and the lock live: `/var/run/underlay`, or `$UNDERLAY_RUN_DIR` (for tests, and
@@ -129,31 +141,258 @@ pub fn run_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/run/underlay"))
 }
 
+/// Make the run directory if it is missing (0700, whatever the umask), and refuse one that is
+/// not a directory only its owner, root, can use: whoever can write there decides what root
+/// deletes.
+pub fn ensure_run_dir(dir: &Path) -> Result<(), Error> {
+    let refuse = |problem: String| Error::RunDir {
+        path: dir.display().to_string(),
+        problem,
+    };
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::os(format!("cannot set the mode of {}", dir.display()), e))?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // The directory above is missing (/var/run on a system booting): make it too.
+            if let Some(parent) = dir.parent() {
+                fs::create_dir_all(parent)
+                    .map_err(|e| Error::os(format!("cannot create {}", parent.display()), e))?;
+            }
+            return ensure_run_dir(dir);
+        }
+        Err(e) => return Err(Error::os(format!("cannot create {}", dir.display()), e)),
+    }
+    let meta = fs::symlink_metadata(dir)
+        .map_err(|e| Error::os(format!("cannot check {}", dir.display()), e))?;
+    if meta.file_type().is_symlink() {
+        return Err(refuse("it is a symlink".into()));
+    }
+    if !meta.is_dir() {
+        return Err(refuse("it is not a directory".into()));
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(refuse(format!("it belongs to uid {}", meta.uid())));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(refuse(format!(
+            "others may use it (mode {:04o})",
+            meta.mode() & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+/// `key=value` words after the first word of a record line; `None` if a word has no `=` or a
+/// key comes twice.
+fn fields(words: std::str::SplitWhitespace<'_>) -> Option<BTreeMap<&str, &str>> {
+    let mut out = BTreeMap::new();
+    for w in words {
+        let (k, v) = w.split_once('=')?;
+        if out.insert(k, v).is_some() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// A namespace name as `netns =` takes it: a plain file name under /var/run/netns.
+fn plain_name(text: &str) -> Result<String, String> {
+    if text.is_empty()
+        || text == "."
+        || text == ".."
+        || text.contains('/')
+        || text.len() > 255
+        || text.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!("`{text}` is not a plain namespace name"));
+    }
+    Ok(text.to_string())
+}
+
+fn number<T: std::str::FromStr>(f: &BTreeMap<&str, &str>, key: &str) -> Result<T, String> {
+    let text = f.get(key).ok_or(format!("`{key}` is missing"))?;
+    if !text.bytes().all(|b| b.is_ascii_digit()) || text.is_empty() {
+        return Err(format!("`{key}={text}` is not a plain number"));
+    }
+    text.parse()
+        .map_err(|_| format!("`{key}={text}` is out of range"))
+}
+
+fn link_from(f: &BTreeMap<&str, &str>) -> Result<Owned, String> {
+    let name = f.get("name").ok_or("`name` is missing")?.to_string();
+    values::ifname(&name).map_err(|e| e.0)?;
+    let kind = f.get("kind").ok_or("`kind` is missing")?.to_string();
+    if crate::kinds::by_name(&kind).is_none() {
+        return Err(format!("`{kind}` is not a kind underlay makes"));
+    }
+    let index: i32 = number(f, "index")?;
+    if index < crate::plan::FIRST_OWN_INDEX {
+        return Err(format!(
+            "index {index} is below {}, where underlay numbers its links",
+            crate::plan::FIRST_OWN_INDEX
+        ));
+    }
+    let parent: i32 = number(f, "parent")?;
+    let netns = f.get("netns").map(|n| plain_name(n)).transpose()?;
+    for key in f.keys() {
+        if !["name", "kind", "index", "parent", "netns"].contains(key) {
+            return Err(format!("unknown field `{key}`"));
+        }
+    }
+    Ok(Owned {
+        name,
+        index,
+        kind,
+        parent,
+        netns,
+    })
+}
+
+fn namespace_from(f: &BTreeMap<&str, &str>) -> Result<RecordedNamespace, String> {
+    let name = plain_name(f.get("name").ok_or("`name` is missing")?)?;
+    let state = match f.get("state") {
+        Some(&"intent") => NsState::Intent,
+        Some(&"pending") => NsState::Pending,
+        Some(&"made") => NsState::Made,
+        Some(&"used") => NsState::Used,
+        // Written by underlay 0.1.0: a namespace it made, known by inode alone. That is no
+        // proof (inodes are reused), so it will not match any namespace, and is never deleted.
+        None if f.contains_key("inode") && f.len() == 2 => {
+            return Ok(RecordedNamespace {
+                name,
+                identity: Some(Identity {
+                    inode: number(f, "inode")?,
+                    ctime: 0,
+                    cookie: None,
+                }),
+                state: NsState::Made,
+            });
+        }
+        _ => return Err("`state` must be intent, pending, made or used".into()),
+    };
+    let identity = if state == NsState::Intent {
+        None
+    } else {
+        Some(Identity {
+            inode: number(f, "inode")?,
+            ctime: number(f, "ctime")?,
+            cookie: match f.get("cookie") {
+                None | Some(&"-") => None,
+                Some(_) => Some(number(f, "cookie")?),
+            },
+        })
+    };
+    Ok(RecordedNamespace {
+        name,
+        identity,
+        state,
+    })
+}
+
+fn address_from(f: &BTreeMap<&str, &str>) -> Result<OwnedAddress, String> {
+    let text = f.get("net").ok_or("`net` is missing")?;
+    Ok(OwnedAddress {
+        netns: f.get("netns").map(|n| plain_name(n)).transpose()?,
+        index: number(f, "index")?,
+        net: text
+            .parse()
+            .map_err(|_| format!("`net={text}` is not an address with a prefix length"))?,
+    })
+}
+
+/// The most a record may hold: far more than a config can declare.
+const MAX_RECORD_BYTES: u64 = 8 << 20;
+
 impl Record {
     /// The record of the namespace underlay runs in: ifindexes are per namespace, so each host
     /// namespace has its own record, named by the namespace's inode.
     pub fn load(dir: &Path) -> Result<Record, Error> {
         let id = crate::netns::current_inode().map_or("default".to_string(), |i| i.to_string());
         let path = dir.join(format!("links-{id}"));
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        let mut record = Record {
+            links: BTreeMap::new(),
+            namespaces: Vec::new(),
+            addresses: BTreeSet::new(),
+            path,
+        };
+        let text = match record.read()? {
+            Some(text) => text,
+            None => return Ok(record),
+        };
+        let corrupt = |line: usize, problem: String| Error::Record {
+            path: record.path.display().to_string(),
+            problem: format!("line {line}: {problem}"),
+        };
+        for (i, line) in text.lines().enumerate() {
+            let n = i + 1;
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            let what = words.next().unwrap_or_default();
+            let f = fields(words).ok_or_else(|| corrupt(n, "a malformed field".into()))?;
+            match what {
+                "link" => {
+                    let o = link_from(&f).map_err(|e| corrupt(n, e))?;
+                    record.links.insert((o.netns.clone(), o.index), o);
+                }
+                "netns" => {
+                    let ns = namespace_from(&f).map_err(|e| corrupt(n, e))?;
+                    record.namespaces.push(ns);
+                }
+                "address" => {
+                    let a = address_from(&f).map_err(|e| corrupt(n, e))?;
+                    record.addresses.insert(a);
+                }
+                other => return Err(corrupt(n, format!("unknown entry `{other}`"))),
+            }
+        }
+        Ok(record)
+    }
+
+    /// The record's text, if there is one: opened without following a symlink and only if it is
+    /// a regular file of root's that nobody else can write.
+    fn read(&self) -> Result<Option<String>, Error> {
+        let refuse = |problem: &str| Error::Record {
+            path: self.path.display().to_string(),
+            problem: problem.to_string(),
+        };
+        let file = match fs::File::options()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(&self.path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(refuse("it is a symlink"));
+            }
             Err(e) => {
                 return Err(Error::os(
-                    format!("cannot read the ownership record {}", path.display()),
+                    format!("cannot read the ownership record {}", self.path.display()),
                     e,
                 ));
             }
         };
-        Ok(Record {
-            links: text
-                .lines()
-                .filter_map(Owned::from_line)
-                .map(|o| ((o.netns.clone(), o.index), o))
-                .collect(),
-            namespaces: text.lines().filter_map(OwnedNamespace::from_line).collect(),
-            path,
-        })
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::os(format!("cannot stat {}", self.path.display()), e))?;
+        if !meta.is_file() {
+            return Err(refuse("it is not a regular file"));
+        }
+        if meta.uid() != nix::unistd::geteuid().as_raw() || meta.mode() & 0o022 != 0 {
+            return Err(refuse("someone else could have written it"));
+        }
+        let mut text = String::new();
+        file.take(MAX_RECORD_BYTES)
+            .read_to_string(&mut text)
+            .map_err(|_| refuse("it is not text"))?;
+        Ok(Some(text))
     }
 
     /// Every recorded link.
@@ -166,9 +405,9 @@ impl Record {
         self.links.get(&(netns.map(str::to_string), index))
     }
 
-    /// The highest ifindex underlay has given a link, if any.
-    pub fn max_index(&self) -> Option<i32> {
-        self.links.keys().map(|(_, i)| *i).max()
+    /// Every ifindex underlay has given a link (in any namespace).
+    pub fn indexes(&self) -> impl Iterator<Item = i32> + '_ {
+        self.links.keys().map(|(_, i)| *i)
     }
 
     /// Whether `live`, seen in namespace `netns`, is a link underlay created.
@@ -186,14 +425,75 @@ impl Record {
 
     pub fn remove(&mut self, netns: Option<&str>, index: i32) {
         self.links.remove(&(netns.map(str::to_string), index));
+        self.addresses
+            .retain(|a| a.netns.as_deref() != netns || a.index != index);
     }
 
     /// Keep only the entries `keep` says still name their link.
     pub fn retain(&mut self, mut keep: impl FnMut(&Owned) -> bool) {
         self.links.retain(|_, o| keep(o));
+        let links = &self.links;
+        self.addresses
+            .retain(|a| links.contains_key(&(a.netns.clone(), a.index)));
+    }
+
+    /// The recorded namespace `name`, if any.
+    pub fn namespace(&self, name: &str) -> Option<&RecordedNamespace> {
+        self.namespaces.iter().find(|n| n.name == name)
+    }
+
+    /// Note a namespace underlay is creating (`Intent`, `Pending`, `Made`) or made links in
+    /// (`Used`). A namespace underlay made stays `Made` when links are made in it.
+    pub fn note_namespace(&mut self, name: &str, identity: Option<Identity>, state: NsState) {
+        match self.namespaces.iter_mut().find(|n| n.name == name) {
+            Some(n) => {
+                if !(n.state == NsState::Made && state == NsState::Used) {
+                    n.state = state;
+                }
+                if identity.is_some() {
+                    n.identity = identity;
+                }
+            }
+            None => self.namespaces.push(RecordedNamespace {
+                name: name.to_string(),
+                identity,
+                state,
+            }),
+        }
+    }
+
+    /// The text of the record.
+    fn text(&self) -> String {
+        let mut text =
+            String::from("# Links, addresses and namespaces underlay created. Do not edit.\n");
+        for ns in &self.namespaces {
+            text.push_str(&format!("netns name={} state={}", ns.name, ns.state.word()));
+            if let Some(id) = &ns.identity {
+                let cookie = id.cookie.map_or("-".to_string(), |c| c.to_string());
+                text.push_str(&format!(
+                    " inode={} ctime={} cookie={cookie}",
+                    id.inode, id.ctime
+                ));
+            }
+            text.push('\n');
+        }
+        for owned in self.links.values() {
+            text.push_str(&owned.to_line());
+            text.push('\n');
+        }
+        for a in &self.addresses {
+            text.push_str(&format!("address index={} net={}", a.index, a.net));
+            if let Some(ns) = &a.netns {
+                text.push_str(&format!(" netns={ns}"));
+            }
+            text.push('\n');
+        }
+        text
     }
 
     /// Write the record atomically: a reader (or a crash) sees the old or the new one, whole.
+    /// The new text goes to a file made for it (`O_EXCL`, never a file someone prepared or a
+    /// symlink), which then replaces the record.
     pub fn save(&self) -> Result<(), Error> {
         let fail = |e: std::io::Error| {
             Error::os(
@@ -201,21 +501,31 @@ impl Record {
                 e,
             )
         };
-        if let Some(dir) = self.path.parent() {
-            fs::create_dir_all(dir).map_err(fail)?;
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        ensure_run_dir(dir)?;
+        let suffix = u64::from_ne_bytes(crate::random_bytes::<8>());
+        let tmp = dir.join(format!(
+            ".{}.{}-{suffix:016x}",
+            self.path
+                .file_name()
+                .map_or("record".into(), |n| n.to_string_lossy()),
+            std::process::id()
+        ));
+        let mut file = fs::File::options()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+            .map_err(fail)?;
+        let written = file
+            .write_all(self.text().as_bytes())
+            .and_then(|()| file.sync_all())
+            .and_then(|()| fs::rename(&tmp, &self.path));
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
         }
-        let tmp = self.path.with_extension("tmp");
-        let mut file = fs::File::create(&tmp).map_err(fail)?;
-        let mut text = String::from("# Links and namespaces underlay created. Do not edit.\n");
-        for ns in &self.namespaces {
-            text.push_str(&format!("netns name={} inode={}\n", ns.name, ns.inode));
-        }
-        for owned in self.links.values() {
-            text.push_str(&owned.to_line());
-        }
-        file.write_all(text.as_bytes()).map_err(fail)?;
-        file.sync_all().map_err(fail)?;
-        fs::rename(&tmp, &self.path).map_err(fail)
+        written.map_err(fail)
     }
 }
 
@@ -241,40 +551,63 @@ mod tests {
         }
     }
 
+    fn parse_link(line: &str) -> Result<Owned, String> {
+        let mut words = line.split_whitespace();
+        assert_eq!(words.next(), Some("link"));
+        link_from(&fields(words).ok_or("malformed")?)
+    }
+
+    const FIRST: i32 = crate::plan::FIRST_OWN_INDEX;
+
     #[test]
     fn entries_round_trip_and_match_only_their_link() {
         let o = Owned {
             name: "mv0".into(),
-            index: 40,
+            index: FIRST,
             kind: "macvlan".into(),
             parent: 2,
             netns: None,
         };
-        assert_eq!(Owned::from_line(&o.to_line()), Some(o.clone()));
-        assert!(o.matches(None, &live(40, "mv0", "macvlan", Some(2))));
+        assert_eq!(parse_link(&o.to_line()), Ok(o.clone()));
+        assert!(o.matches(None, &live(FIRST, "mv0", "macvlan", Some(2))));
         // Same name, other ifindex: someone re-created it by hand; not ours.
-        assert!(!o.matches(None, &live(41, "mv0", "macvlan", Some(2))));
-        assert!(!o.matches(None, &live(40, "mv0", "macvlan", Some(3))));
-        assert!(!o.matches(None, &live(40, "mv0", "ipvlan", Some(2))));
-        assert!(!o.matches(None, &live(40, "mv1", "macvlan", Some(2))));
+        assert!(!o.matches(None, &live(FIRST + 1, "mv0", "macvlan", Some(2))));
+        assert!(!o.matches(None, &live(FIRST, "mv0", "macvlan", Some(3))));
+        assert!(!o.matches(None, &live(FIRST, "mv0", "ipvlan", Some(2))));
+        assert!(!o.matches(None, &live(FIRST, "mv1", "macvlan", Some(2))));
         // The same ifindex in another namespace is another link.
-        assert!(!o.matches(Some("web"), &live(40, "mv0", "macvlan", Some(2))));
+        assert!(!o.matches(Some("web"), &live(FIRST, "mv0", "macvlan", Some(2))));
     }
 
     #[test]
     fn namespaced_entries_match_by_their_host_parent() {
         let o = Owned {
             name: "c1".into(),
-            index: 40,
+            index: FIRST,
             kind: "macvlan".into(),
             parent: 2,
             netns: Some("web".into()),
         };
-        assert_eq!(Owned::from_line(&o.to_line()), Some(o.clone()));
-        let mut l = live(40, "c1", "macvlan", None);
+        assert_eq!(parse_link(&o.to_line()), Ok(o.clone()));
+        let mut l = live(FIRST, "c1", "macvlan", None);
         l.parent_elsewhere = Some(crate::live::Elsewhere { nsid: 0, index: 2 });
         assert!(o.matches(Some("web"), &l));
         assert!(!o.matches(None, &l));
+    }
+
+    #[test]
+    fn forged_fields_are_refused() {
+        for line in [
+            "link name=br0 index=3 kind=macvlan parent=2",
+            "link name=mv0 index=1048576 kind=bridge parent=2",
+            "link name=mv0 index=1048576 kind=macvlan parent=2 netns=../../proc/1/ns/net",
+            "link name=a/b index=1048576 kind=macvlan parent=2",
+            "link name=mv0 index=+1048576 kind=macvlan parent=2",
+            "link name=mv0 index=1048576 kind=macvlan parent=2 extra=1",
+            "link name=mv0 name=mv1 index=1048576 kind=macvlan parent=2",
+        ] {
+            assert!(parse_link(line).is_err(), "{line}");
+        }
     }
 
     #[test]
@@ -284,20 +617,34 @@ mod tests {
         assert!(r.links().next().is_none());
         r.add(Owned {
             name: "a".into(),
-            index: 5,
+            index: FIRST + 5,
             kind: "dummy".into(),
             parent: 0,
             netns: None,
         });
-        r.namespaces.push(OwnedNamespace {
-            name: "web".into(),
-            inode: 4026532000,
+        r.note_namespace(
+            "web",
+            Some(Identity {
+                inode: 4026532000,
+                ctime: 1_700_000_000_123_456_789,
+                cookie: Some(4096),
+            }),
+            NsState::Made,
+        );
+        r.note_namespace("new", None, NsState::Intent);
+        r.addresses.insert(OwnedAddress {
+            netns: Some("web".into()),
+            index: FIRST + 5,
+            net: "192.0.2.1/24".parse().unwrap(),
         });
         r.save().unwrap();
+        let mode = fs::metadata(&dir).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o700);
         let back = Record::load(&dir).unwrap();
         assert_eq!(back.links, r.links);
-        assert!(back.get(None, 5).is_some());
+        assert!(back.get(None, FIRST + 5).is_some());
         assert_eq!(back.namespaces, r.namespaces);
+        assert_eq!(back.addresses, r.addresses);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

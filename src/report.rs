@@ -77,6 +77,9 @@ pub enum Step<'a> {
     CreateNetns {
         name: &'a str,
     },
+    ClearPlaceholder {
+        name: &'a str,
+    },
     DeleteNetns {
         name: &'a str,
     },
@@ -149,7 +152,9 @@ impl Step<'_> {
                 ("leave", "left")
             }
             Step::AddAddress { .. } | Step::AddRoute { .. } => ("add", "added"),
-            Step::RemoveAddress { .. } | Step::RemoveRoute { .. } => ("remove", "removed"),
+            Step::RemoveAddress { .. }
+            | Step::RemoveRoute { .. }
+            | Step::ClearPlaceholder { .. } => ("remove", "removed"),
         }
     }
 
@@ -170,11 +175,16 @@ impl Step<'_> {
                 RemovalWhy::Down | RemovalWhy::Recreate => link.to_string(),
             },
             Step::Keep { link, guard } => format!(
-                "{link}: {guard}; remove {} first, or keep {} in the config",
-                guard.upper, link.name
+                "{link}: {guard}; {}, or keep {} in the config",
+                guard.advice(),
+                link.name
             ),
             Step::RaiseParent { name, child } => format!("{name} up (parent of {child})"),
             Step::CreateNetns { name } | Step::DeleteNetns { name } => format!("netns {name}"),
+            Step::ClearPlaceholder { name } => format!(
+                "{}/{name}, a placeholder an interrupted run left",
+                crate::netns::RUN_DIR
+            ),
             Step::KeepNetns { name, why } => format!("netns {name}: {why}"),
             Step::Create { decl, parent, mac } => {
                 format!("{} ({})", LinkRef::of(decl), details(decl, *parent, *mac))
@@ -301,13 +311,17 @@ pub fn why(blocked: &Blocked) -> String {
         ),
         Blocked::ParentBlocked { parent, .. } => format!("parent {parent} is not set up"),
         Blocked::Guarded { guard, diffs } => format!(
-            "it must be re-created ({}), but {guard}; remove {} first",
+            "it must be re-created ({}), but {guard}; {}",
             changes(diffs),
-            guard.upper
+            guard.advice()
         ),
         Blocked::Unencodable { diffs, why } => {
             format!("its change ({}) cannot be sent: {why}", changes(diffs))
         }
+        Blocked::NotANamespace { netns, what } => format!(
+            "{}/{netns} is {what}, not a network namespace; remove it, or name another netns",
+            crate::netns::RUN_DIR
+        ),
     }
 }
 

@@ -88,7 +88,7 @@ fn make_plan(
     needs: Needs,
 ) -> Result<Planned, Error> {
     let mut record = Record::load(&record::run_dir())?;
-    let world = observe::world(
+    let mut world = observe::world(
         Some(config),
         scope,
         &record,
@@ -98,14 +98,24 @@ fn make_plan(
         needs,
     )?;
     observe::prune(&mut record, &world);
-    let plan = plan::make(&Inputs {
-        config,
-        world: &world,
-        record: &record,
-        machine_id: machine_id(),
-        scope,
-        random_mac: &random_mac,
-    });
+    let machine_id = machine_id();
+    let make = |world: &World| {
+        plan::make(&Inputs {
+            config,
+            world,
+            record: &record,
+            machine_id,
+            scope,
+            random_mac: &random_mac,
+        })
+    };
+    let mut plan = make(&world);
+    // A deletion must see everything that could sit on the link: every namespace on the
+    // machine. Looking costs a walk of /proc, so it is done only when the plan deletes.
+    if plan.deletes() || needs.all_l3 {
+        observe::widen(&mut world, &mut sockets, deadline)?;
+        plan = make(&world);
+    }
     Ok(Planned {
         world,
         record,
@@ -119,7 +129,7 @@ fn look(config: &Config, needs: Needs) -> Result<Planned, Error> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut rtnl = Rtnl::open().doing("opening a netlink socket")?;
     let links = Snapshot::take(&mut rtnl, deadline).doing("reading the link table")?;
-    make_plan(config, links, Sockets::new(rtnl), None, deadline, needs)
+    make_plan(config, links, Sockets::new(rtnl)?, None, deadline, needs)
 }
 
 /// Say what carrying out `planned` would do (or do it), in one voice.
@@ -224,7 +234,7 @@ pub fn apply(path: &str, options: &ApplyOptions) -> Result<u8, Error> {
     let mut planned = make_plan(
         &config,
         links,
-        Sockets::new(rtnl),
+        Sockets::new(rtnl)?,
         scope,
         deadline,
         Needs::default(),
@@ -288,14 +298,18 @@ pub fn down(options: &DownOptions) -> Result<u8, Error> {
     let mut record = Record::load(&dir)?;
     let mut rtnl = Rtnl::open().doing("opening a netlink socket")?;
     let links = Snapshot::take(&mut rtnl, deadline).doing("reading the link table")?;
-    let mut sockets = Sockets::new(rtnl);
+    let mut sockets = Sockets::new(rtnl)?;
     let needs = Needs {
         namespace_users: true,
         ..Needs::default()
     };
-    let world = observe::world(None, None, &record, &mut sockets, links, deadline, needs)?;
+    let mut world = observe::world(None, None, &record, &mut sockets, links, deadline, needs)?;
     observe::prune(&mut record, &world);
-    let plan = plan::teardown(&world, &record);
+    let mut plan = plan::teardown(&world, &record);
+    if plan.deletes() {
+        observe::widen(&mut world, &mut sockets, deadline)?;
+        plan = plan::teardown(&world, &record);
+    }
     let nothing = plan.removals.is_empty() && plan.namespaces.is_empty();
     let mut planned = Planned {
         world,

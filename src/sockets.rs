@@ -11,24 +11,44 @@ use crate::netns::{self, Namespace};
 
 pub struct Sockets {
     pub host: Rtnl,
+    /// The namespace underlay runs in, open, for asking others what id they give it.
+    pub host_ns: Namespace,
     pub named: BTreeMap<String, (Namespace, Rtnl)>,
 }
 
 impl Sockets {
-    pub fn new(host: Rtnl) -> Sockets {
-        Sockets {
+    pub fn new(host: Rtnl) -> Result<Sockets, Error> {
+        let mut host_ns = netns::current()?;
+        host_ns.identity.cookie = host.netns_cookie();
+        Ok(Sockets {
             host,
+            host_ns,
             named: BTreeMap::new(),
-        }
+        })
     }
 
-    /// Open a socket inside `ns` (entering it and coming back) and keep both.
-    pub fn add_namespace(&mut self, ns: Namespace) -> Result<&mut Rtnl, Error> {
+    /// Open a socket inside `ns` (entering it and coming back) and keep both. The socket tells
+    /// the namespace's cookie, which completes its identity.
+    pub fn add_namespace(&mut self, mut ns: Namespace) -> Result<&mut Rtnl, Error> {
         let name = ns.name.clone();
         let rtnl = netns::enter(&ns, Rtnl::open)?
             .doing(&format!("opening a netlink socket in netns {name}"))?;
+        ns.identity.cookie = rtnl.netns_cookie();
         let entry = self.named.entry(name).or_insert((ns, rtnl));
         Ok(&mut entry.1)
+    }
+
+    /// The identity of a named namespace underlay has open.
+    pub fn identity(&self, name: &str) -> Option<crate::netns::Identity> {
+        self.named.get(name).map(|(ns, _)| ns.identity)
+    }
+
+    /// The inodes of underlay's sockets, each proof of its namespace (see `Rtnl::inode`).
+    pub fn socket_inodes(&self) -> Vec<u64> {
+        std::iter::once(&self.host)
+            .chain(self.named.values().map(|(_, r)| r))
+            .filter_map(Rtnl::inode)
+            .collect()
     }
 
     /// Close the socket of a named namespace (before the namespace is deleted).

@@ -167,8 +167,18 @@ pub fn delete_group(group: u32) -> Result<Request, NetlinkError> {
 }
 
 pub fn dump_request() -> Result<Request, NetlinkError> {
+    dump_request_in(None)
+}
+
+/// A dump of the links of another namespace, named by the id the socket's namespace gives it
+/// (`IFLA_TARGET_NETNSID`, Linux 4.20): no need to enter it. The links' own namespace ids then
+/// say where their lower devices are as the socket's namespace sees it.
+pub fn dump_request_in(target_nsid: Option<i32>) -> Result<Request, NetlinkError> {
     let mut attrs = AttrWriter::<Ifla>::default();
     attrs.u32(Ifla::ExtMask, RTEXT_FILTER_SKIP_STATS)?;
+    if let Some(id) = target_nsid {
+        attrs.u32(Ifla::IfNetnsid, id as u32)?;
+    }
     Ok(Request {
         kind: Rtm::Getlink,
         flags: NlmF::DUMP,

@@ -22,6 +22,7 @@ use neli::{
     nl::{NlPayload, NlmsghdrBuilder},
     rtnl::{Ifaddrmsg, Ifinfomsg, Rtmsg},
     socket::synchronous::NlSocketHandle,
+    types::Buffer,
     utils::Groups,
 };
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -116,6 +117,8 @@ pub enum Body {
     Link(Ifinfomsg),
     Addr(Ifaddrmsg),
     Route(Rtmsg),
+    /// A body neli has no type for (`struct rtgenmsg` with attributes), as bytes.
+    Raw(Buffer),
 }
 
 /// One message from the kernel, as raw parts; the payload is decoded by whoever asked.
@@ -131,7 +134,6 @@ pub struct Message {
 const NLMSG_HDRLEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
-const NLMSG_NOOP: u16 = 1;
 const NLM_F_DUMP_INTR: u16 = 1 << 4;
 const NLM_F_CAPPED: u16 = 0x100;
 const NLM_F_ACK_TLVS: u16 = 0x200;
@@ -194,6 +196,60 @@ impl Rtnl {
         self.socket.pid()
     }
 
+    /// The socket's inode. `/proc/PID/net/netlink` lists every bound netlink socket of the
+    /// namespace PID lives in, so finding this inode there proves PID lives in this socket's
+    /// namespace, without the ptrace access `/proc/PID/ns/net` needs.
+    pub fn inode(&self) -> Option<u64> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(format!("/proc/self/fd/{}", self.socket.as_raw_fd()))
+            .ok()
+            .map(|m| m.ino())
+    }
+
+    /// `SO_NETNS_COOKIE` (Linux 5.14): an id of the socket's namespace the kernel never reuses.
+    pub fn netns_cookie(&self) -> Option<u64> {
+        crate::netns::socket_cookie(self.socket.as_raw_fd())
+    }
+
+    /// The id this socket's namespace gives another (`RTM_GETNSID`): the `IFLA_LINK_NETNSID`
+    /// its links use for a lower device there. `None` when it gives it none.
+    pub fn nsid_of(
+        &mut self,
+        other: NsSelector,
+        deadline: Instant,
+    ) -> Result<Option<i32>, NetlinkError> {
+        let request = nsid_request(Rtm::Getnsid, other, None)?;
+        let mut nsid = None;
+        self.dump_each(&request, Rtm::Newnsid, deadline, |payload| {
+            for a in attr::attrs(payload.get(4..).unwrap_or_default()) {
+                let a = a?;
+                if a.kind == NETNSA_NSID {
+                    nsid = Some(attr::read_i32(a.payload)?).filter(|id| *id >= 0);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(nsid)
+    }
+
+    /// Have this socket's namespace give `other` an id (`RTM_NEWNSID`, the kernel picks it), as
+    /// `ip netns set NAME auto` does: the kernel's bookkeeping, which lets underlay read the
+    /// links of a namespace it cannot enter (`IFLA_TARGET_NETNSID`).
+    pub fn assign_nsid(
+        &mut self,
+        other: NsSelector,
+        deadline: Instant,
+    ) -> Result<(), NetlinkError> {
+        let request = nsid_request(Rtm::Newnsid, other, Some(-1))?;
+        match self
+            .execute(std::slice::from_ref(&request), deadline)?
+            .pop()
+        {
+            Some(Err(e)) if e.errno != libc::EEXIST => Err(NetlinkError::Kernel(e)),
+            _ => Ok(()),
+        }
+    }
+
     /// The sequence number the next request will carry (for tests that forge replies).
     pub fn next_sequence(&self) -> u32 {
         self.next_seq.wrapping_add(1).max(1)
@@ -218,6 +274,7 @@ impl Rtnl {
             Body::Link(m) => self.send_one(request, seq, m.clone()),
             Body::Addr(m) => self.send_one(request, seq, m.clone()),
             Body::Route(m) => self.send_one(request, seq, m.clone()),
+            Body::Raw(m) => self.send_one(request, seq, m.clone()),
         };
         result.map(|_| seq)
     }
@@ -395,8 +452,19 @@ impl Rtnl {
         let seq = self.send(request)?;
         let port = self.port();
         let reply: u16 = reply.into();
+        // A dump that changed under it, or lost a datagram to a small buffer, is still read to
+        // its end: the kernel refuses a new dump on a socket whose dump is still running
+        // (EBUSY), and the caller will ask again.
+        let mut spoiled: Option<NetlinkError> = None;
         loop {
-            for message in self.receive(deadline)? {
+            let messages = match self.receive(deadline) {
+                Err(NetlinkError::Truncated) => {
+                    spoiled = Some(NetlinkError::Truncated);
+                    continue;
+                }
+                other => other?,
+            };
+            for message in messages {
                 if message.port != port || message.seq != seq {
                     log::debug!(
                         "ignoring a message (port {}, sequence {}) that is not part of this dump",
@@ -405,18 +473,26 @@ impl Rtnl {
                     );
                     continue;
                 }
-                if message.flags & NLM_F_DUMP_INTR != 0 {
-                    return Err(NetlinkError::Interrupted);
+                if message.flags & NLM_F_DUMP_INTR != 0 && spoiled.is_none() {
+                    spoiled = Some(NetlinkError::Interrupted);
                 }
-                match message.kind {
-                    NLMSG_DONE => return Ok(()),
+                let done = match message.kind {
+                    NLMSG_DONE => true,
                     NLMSG_ERROR => {
                         parse_ack(&message)?.map_err(NetlinkError::Kernel)?;
-                        return Ok(());
+                        true
                     }
-                    NLMSG_NOOP => {}
-                    k if k == reply => each(&message.payload)?,
-                    _ => {}
+                    k if k == reply && spoiled.is_none() => {
+                        each(&message.payload)?;
+                        false
+                    }
+                    _ => false,
+                };
+                if done {
+                    return match spoiled {
+                        Some(e) => Err(e),
+                        None => Ok(()),
+                    };
                 }
             }
         }
@@ -441,6 +517,42 @@ fn trace_errno(m: &Message) -> String {
         0 => ", ack".to_string(),
         e => format!(", error {}", -e),
     }
+}
+
+/// `NETNSA_*` from `<linux/net_namespace.h>`.
+const NETNSA_NSID: u16 = 1;
+const NETNSA_PID: u16 = 2;
+const NETNSA_FD: u16 = 3;
+
+/// A namespace named in an `RTM_*NSID` request.
+#[derive(Debug, Clone, Copy)]
+pub enum NsSelector {
+    /// The namespace open as this descriptor.
+    Fd(i32),
+    /// The namespace this process lives in.
+    Pid(u32),
+}
+
+/// `struct rtgenmsg` (the family, padded to 4 bytes), then the selector and an id.
+fn nsid_request(kind: Rtm, other: NsSelector, nsid: Option<i32>) -> Result<Request, NetlinkError> {
+    let mut body = vec![0u8; 4];
+    let mut put = |kind: u16, value: [u8; 4]| {
+        body.extend_from_slice(&8u16.to_ne_bytes());
+        body.extend_from_slice(&kind.to_ne_bytes());
+        body.extend_from_slice(&value);
+    };
+    match other {
+        NsSelector::Fd(fd) => put(NETNSA_FD, (fd as u32).to_ne_bytes()),
+        NsSelector::Pid(pid) => put(NETNSA_PID, pid.to_ne_bytes()),
+    }
+    if let Some(id) = nsid {
+        put(NETNSA_NSID, id.to_ne_bytes());
+    }
+    Ok(Request {
+        kind,
+        flags: NlmF::ACK,
+        body: Body::Raw(Buffer::from(body)),
+    })
 }
 
 /// Which of our outstanding requests (by sequence number) `message` answers, if it is an answer
@@ -534,6 +646,7 @@ pub fn encode_for_test(request: &Request) -> Vec<u8> {
         Body::Link(m) => m.to_bytes(&mut c).unwrap(),
         Body::Addr(m) => m.to_bytes(&mut c).unwrap(),
         Body::Route(m) => m.to_bytes(&mut c).unwrap(),
+        Body::Raw(m) => m.to_bytes(&mut c).unwrap(),
     }
     c.into_inner()
 }

@@ -6,7 +6,7 @@
 pub mod guard;
 pub mod l3;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::{Config, LinkDecl};
 use crate::kinds::{Attribute, Difference, Fix, MacChoice, yes_no};
@@ -14,7 +14,7 @@ use crate::live::{LiveLink, Snapshot, World};
 use crate::mac::{self, MacAddr, MacSeed};
 use crate::netlink::NetlinkError;
 use crate::netlink::link::LinkChange;
-use crate::record::{Owned, OwnedNamespace, Record};
+use crate::record::{NsState, Owned, Record, RecordedNamespace};
 
 pub use guard::Guard;
 pub use l3::L3Plan;
@@ -55,6 +55,8 @@ pub enum Blocked {
     },
     /// Its change could not be put into a netlink message.
     Unencodable { diffs: Vec<Difference>, why: String },
+    /// Its namespace's name holds something else.
+    NotANamespace { netns: String, what: String },
 }
 
 impl Blocked {
@@ -170,10 +172,12 @@ pub struct ParentUp {
 /// What happens to a named network namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetnsStep {
+    /// A run making it was killed before the mount: the placeholder file it left goes.
+    ClearPlaceholder(String),
     /// It does not exist: made (and recorded) before the links that go in it.
     Create(String),
     /// underlay made it and nothing else uses it: deleted after the links in it.
-    Delete(OwnedNamespace),
+    Delete(RecordedNamespace),
     /// underlay made it, but something still uses it.
     Keep { name: String, why: String },
 }
@@ -214,6 +218,53 @@ impl Plan {
 /// same name, kind and parent after underlay's was deleted behind its back could match a stale
 /// record entry; with separate ranges it cannot. It also makes underlay's links easy to spot.
 pub const FIRST_OWN_INDEX: i32 = 1 << 20;
+
+/// The ifindexes for the links a run creates: from past the last one underlay recorded upwards
+/// (an index is not reused while the record remembers it), skipping every index in use in any
+/// namespace underlay looks at. A foreign link near the top of the range cannot make the next
+/// index overflow: the search wraps once to `FIRST_OWN_INDEX`.
+struct IndexPool<'a> {
+    next: i32,
+    world: &'a World,
+    recorded: HashSet<i32>,
+    wrapped: bool,
+}
+
+impl<'a> IndexPool<'a> {
+    fn new(world: &'a World, record: &Record) -> IndexPool<'a> {
+        let recorded: HashSet<i32> = record.indexes().collect();
+        let next = recorded
+            .iter()
+            .max()
+            .map_or(FIRST_OWN_INDEX, |m| m.saturating_add(1))
+            .max(FIRST_OWN_INDEX);
+        IndexPool {
+            next,
+            world,
+            recorded,
+            wrapped: false,
+        }
+    }
+
+    fn take(&mut self) -> i32 {
+        loop {
+            let index = self.next;
+            if index == i32::MAX {
+                if self.wrapped {
+                    // Every index is taken: the kernel will say so.
+                    return index;
+                }
+                self.wrapped = true;
+                self.next = FIRST_OWN_INDEX;
+                continue;
+            }
+            self.next += 1;
+            if !self.world.index_used(index) && !self.recorded.contains(&index) {
+                return index;
+            }
+        }
+    }
+}
 
 pub struct Inputs<'a> {
     pub config: &'a Config,
@@ -291,26 +342,29 @@ pub fn make(inputs: &Inputs) -> Plan {
     let world = inputs.world;
     let host = &world.host.links;
     let mut plan = Plan::default();
-    let own_max = inputs.record.max_index().unwrap_or(0);
-    let mut next_index = world
-        .max_index()
-        .max(own_max)
-        .max(FIRST_OWN_INDEX - 1)
-        .saturating_add(1);
-    let mut take_index = || {
-        let index = next_index;
-        next_index = next_index.saturating_add(1);
-        index
-    };
+    let mut indexes = IndexPool::new(world, inputs.record);
+    let mut take_index = || indexes.take();
     // What each declared name will be once the plan is carried out: its ifindex, or not there
     // (and whether that is because of a hotplug parent).
     let mut outcome: HashMap<&str, Result<i32, bool>> = HashMap::new();
     let mut depth: HashMap<&str, usize> = HashMap::new();
 
+    // Names under /var/run/netns that hold something else: the links that go there cannot be
+    // made, unless it is a placeholder underlay itself left.
+    let mut not_namespaces: HashMap<&str, &str> = HashMap::new();
     for ns in namespaces(config, inputs.scope) {
-        if world.view(Some(&ns)).is_none() {
-            plan.namespaces.push(NetnsStep::Create(ns));
+        if world.view(Some(&ns)).is_some() {
+            continue;
         }
+        if let Some((_, what)) = world.not_namespaces.iter().find(|(n, _)| *n == ns) {
+            if !ours_to_clear(&ns, world, inputs.record) {
+                not_namespaces.insert(config_name(config, &ns), what);
+                continue;
+            }
+            plan.namespaces
+                .push(NetnsStep::ClearPlaceholder(ns.clone()));
+        }
+        plan.namespaces.push(NetnsStep::Create(ns));
     }
 
     for i in in_scope(config, inputs.scope) {
@@ -322,6 +376,21 @@ pub fn make(inputs: &Inputs) -> Plan {
             .and_then(|p| depth.get(p))
             .map_or(0, |d| d + 1);
         depth.insert(&decl.name, d);
+        if let Some(ns) = netns
+            && let Some(what) = not_namespaces.get(ns)
+        {
+            outcome.insert(&decl.name, Err(false));
+            plan.links.push(LinkPlan {
+                decl: i,
+                depth: d,
+                action: Action::Blocked(Blocked::NotANamespace {
+                    netns: ns.to_string(),
+                    what: what.to_string(),
+                }),
+                l3: None,
+            });
+            continue;
+        }
         let live = world.link(netns, &decl.name);
         let owned = live.is_some_and(|l| inputs.record.owns(netns, l));
 
@@ -489,6 +558,24 @@ pub fn make(inputs: &Inputs) -> Plan {
     plan
 }
 
+/// Whether /var/run/netns/NAME is a placeholder underlay left while creating that namespace.
+fn ours_to_clear(name: &str, world: &World, record: &Record) -> bool {
+    world.placeholder(name)
+        && record
+            .namespace(name)
+            .is_some_and(|n| matches!(n.state, NsState::Intent | NsState::Pending))
+}
+
+/// The config's own copy of a namespace name, to borrow from.
+fn config_name<'c>(config: &'c Config, name: &str) -> &'c str {
+    config
+        .links
+        .iter()
+        .filter_map(|l| l.l3.netns.as_deref())
+        .find(|n| *n == name)
+        .unwrap_or_default()
+}
+
 /// The plan for `down`: every link underlay made, and then the namespaces it made.
 pub fn teardown(world: &World, record: &Record) -> Plan {
     let mut plan = Plan::default();
@@ -504,10 +591,16 @@ pub fn teardown(world: &World, record: &Record) -> Plan {
     }
     sort_removals(&mut plan.removals, world);
     for n in &record.namespaces {
+        if ours_to_clear(&n.name, world, record) {
+            plan.namespaces
+                .push(NetnsStep::ClearPlaceholder(n.name.clone()));
+        }
+    }
+    for n in record.namespaces.iter().filter(|n| n.created()) {
         let Some(view) = world.named.get(&n.name) else {
             continue;
         };
-        if view.inode != Some(n.inode) {
+        if !n.is(view.identity.as_ref()) {
             // Replaced by someone else's namespace of the same name: not underlay's to delete.
             continue;
         }

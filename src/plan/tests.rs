@@ -116,7 +116,7 @@ fn plan_scoped(config: &Config, live: &Snapshot, record: &Record, scope: Option<
 fn lines(plan: &Plan, config: &Config, live: &Snapshot, record: &Record) -> Vec<String> {
     let world = world_of(live);
     let mut record = record.clone();
-    let mut sockets = Sockets::new(Rtnl::open().unwrap());
+    let mut sockets = Sockets::new(Rtnl::open().unwrap()).unwrap();
     let (result, lines) = report::capture(|| {
         Executor {
             sockets: &mut sockets,

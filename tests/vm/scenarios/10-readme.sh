@@ -11,8 +11,15 @@ for conf in /scenarios/readme-*.ini; do
     "$IP" link add eth2 type dummy
     "$IP" link add eth3 type dummy
     cp "$conf" /etc/underlay.conf
+    # --dry-run says what apply then does, line for line, with "would" in front.
+    "$U" apply --dry-run >/tmp/dry.out 2>/dev/null
     u apply
     check "$name: apply exits 0" rc_is 0
+    sed -e 's/^would set /set /' -e 's/^would leave /left /' -e 's/^would keep /kept /' \
+        -e 's/^would skip /skipped /' -e 's/^would \([a-z-]*e\) /\1d /' \
+        -e 's/^would \([a-z-]*\) /\1ed /' /tmp/dry.out >/tmp/dry.past
+    grep -v '^\(warning\|error\): ' /tmp/u.out >/tmp/apply.out
+    check "$name: --dry-run printed what apply did" cmp /tmp/dry.past /tmp/apply.out
     u check
     check "$name: check exits 0 after apply" rc_is 0
     u down

@@ -19,7 +19,7 @@ use crate::netlink::link::{self, LinkChange, NewLink};
 use crate::netlink::{KernelError, Request, addr, route};
 use crate::netns;
 use crate::plan::{Action, Blocked, NetnsStep, Plan, RemovalWhy};
-use crate::record::{NsState, Owned, Record, RecordedNamespace};
+use crate::record::{NsState, Owned, OwnedAddress, Record, RecordedNamespace};
 use crate::report::{self, LinkRef, Step, Tense};
 use crate::sockets::Sockets;
 
@@ -569,14 +569,17 @@ impl Executor<'_> {
     }
 
     /// Addresses and routes, in bring-up order: stale ones out, then addresses in, then routes
-    /// (a gateway is only reachable once the address that covers it is there).
+    /// (a gateway is only reachable once the address that covers it is there). Each address is
+    /// recorded before it is added (for kernels that drop its `IFA_PROTO` tag), and forgotten
+    /// once removed.
     fn converge_l3(&mut self, plan: &Plan, failed: &HashSet<usize>) -> Result<(), Error> {
         let Some(config) = self.config else {
             return Ok(());
         };
-        let mut removals: Vec<(Option<String>, Request, Step)> = Vec::new();
-        let mut addresses: Vec<(Option<String>, Request, Step)> = Vec::new();
-        let mut routes: Vec<(Option<String>, Request, Step)> = Vec::new();
+        type Phase<'s> = Vec<(Option<String>, Request, Step<'s>, Option<OwnedAddress>)>;
+        let mut removals: Phase = Vec::new();
+        let mut addresses: Phase = Vec::new();
+        let mut routes: Phase = Vec::new();
         for lp in &plan.links {
             let decl = &config.links[lp.decl];
             let (Some(l3), Some(index)) = (&lp.l3, lp.action.index()) else {
@@ -587,47 +590,77 @@ impl Executor<'_> {
             }
             let ns = decl.l3.netns.clone();
             let oif = index as u32;
+            let owned = |net: &ipnet::IpNet| OwnedAddress {
+                netns: ns.clone(),
+                index,
+                net: *net,
+            };
             for r in &l3.remove_routes {
                 let request = route::delete(oif, r).doing("building a request")?;
-                removals.push((ns.clone(), request, Step::RemoveRoute { decl, route: r }));
+                removals.push((
+                    ns.clone(),
+                    request,
+                    Step::RemoveRoute { decl, route: r },
+                    None,
+                ));
             }
             for a in &l3.remove_addresses {
                 let request = addr::delete(oif, a).doing("building a request")?;
-                removals.push((ns.clone(), request, Step::RemoveAddress { decl, net: a }));
-            }
-            for a in &l3.kept_addresses {
-                self.say(&Step::LeaveAddress { decl, net: a });
-            }
-            for r in &l3.kept_routes {
-                self.say(&Step::LeaveRoute { decl, route: r });
+                let step = Step::RemoveAddress { decl, net: a };
+                removals.push((ns.clone(), request, step, Some(owned(a))));
             }
             for a in &l3.add_addresses {
-                let request = addr::add(oif, &a.net, a.nodad).doing("building a request")?;
-                addresses.push((ns.clone(), request, Step::AddAddress { decl, net: &a.net }));
+                let options = addr::AddressOptions {
+                    nodad: a.nodad,
+                    broadcast: a.broadcast(),
+                    protocol: Some(route::RTPROT_UNDERLAY),
+                };
+                let request = addr::add(oif, &a.net, options).doing("building a request")?;
+                let step = Step::AddAddress { decl, net: &a.net };
+                addresses.push((ns.clone(), request, step, Some(owned(&a.net))));
             }
             for r in &l3.add_routes {
                 let request = route::add(oif, r).doing("building a request")?;
-                routes.push((ns.clone(), request, Step::AddRoute { decl, route: r }));
+                routes.push((ns.clone(), request, Step::AddRoute { decl, route: r }, None));
             }
         }
-        for phase in [removals, addresses, routes] {
+        for (phase, adding) in [(removals, false), (addresses, true), (routes, true)] {
             if phase.is_empty() {
                 continue;
             }
-            let (items, steps): (Batch, Vec<Step>) = phase
-                .into_iter()
-                .map(|(ns, request, step)| ((ns, request), step))
-                .unzip();
+            if adding {
+                for (_, _, _, owned) in &phase {
+                    if let Some(a) = owned {
+                        self.record.addresses.insert(a.clone());
+                    }
+                }
+                self.save()?;
+            }
+            let mut items: Batch = Vec::new();
+            let mut rest = Vec::new();
+            for (ns, request, step, owned) in phase {
+                items.push((ns, request));
+                rest.push((step, owned));
+            }
             let results = self.send(items, "converging addresses and routes")?;
-            for (step, result) in steps.iter().zip(results) {
+            for ((step, owned), result) in rest.iter().zip(results) {
                 match result {
                     Ok(()) => {
+                        if !adding && let Some(a) = owned {
+                            self.record.addresses.remove(a);
+                        }
                         self.say(step);
                         self.outcome.changed += 1;
                     }
-                    Err(e) => self.said_failed(step, &e),
+                    Err(e) => {
+                        if adding && let Some(a) = owned {
+                            self.record.addresses.remove(a);
+                        }
+                        self.said_failed(step, &e);
+                    }
                 }
             }
+            self.save()?;
         }
         Ok(())
     }

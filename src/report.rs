@@ -119,19 +119,12 @@ pub enum Step<'a> {
         decl: &'a LinkDecl,
         net: &'a ipnet::IpNet,
     },
-    LeaveAddress {
-        decl: &'a LinkDecl,
-        net: &'a ipnet::IpNet,
-    },
+
     AddRoute {
         decl: &'a LinkDecl,
         route: &'a Route,
     },
     RemoveRoute {
-        decl: &'a LinkDecl,
-        route: &'a Route,
-    },
-    LeaveRoute {
         decl: &'a LinkDecl,
         route: &'a Route,
     },
@@ -148,9 +141,7 @@ impl Step<'_> {
             Step::Recreate { .. } => ("re-create", "re-created"),
             Step::Change { .. } => ("change", "changed"),
             Step::Skip { .. } => ("skip", "skipped"),
-            Step::LeaveAlone { .. } | Step::LeaveAddress { .. } | Step::LeaveRoute { .. } => {
-                ("leave", "left")
-            }
+            Step::LeaveAlone { .. } => ("leave", "left"),
             Step::AddAddress { .. } | Step::AddRoute { .. } => ("add", "added"),
             Step::RemoveAddress { .. }
             | Step::RemoveRoute { .. }
@@ -212,22 +203,12 @@ impl Step<'_> {
             Step::RemoveAddress { decl, net } => {
                 format!("address {net} from {} (not in the config)", decl.name)
             }
-            Step::LeaveAddress { decl, net } => format!(
-                "address {net} on {}: not in the config, and {} is not underlay's",
-                decl.name, decl.name
-            ),
             Step::AddRoute { decl, route } => {
                 format!("route {} to {}", show_route(route), decl.name)
             }
             Step::RemoveRoute { decl, route } => format!(
                 "route {} from {} (not in the config)",
                 show_route(route),
-                decl.name
-            ),
-            Step::LeaveRoute { decl, route } => format!(
-                "route {} on {}: not in the config, and {} is not underlay's",
-                show_route(route),
-                decl.name,
                 decl.name
             ),
         }

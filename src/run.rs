@@ -339,7 +339,12 @@ pub fn show(path: &str) -> Result<u8, Error> {
         all_l3: true,
         ..Needs::default()
     };
-    let Planned { world, plan, .. } = look(&config, needs)?;
+    let Planned {
+        world,
+        plan,
+        record,
+        ..
+    } = look(&config, needs)?;
     report::data(&report::table_row(&[
         "NAME", "KIND", "PARENT", "SETTINGS", "MAC", "MTU", "UP", "STATE",
     ]));
@@ -411,17 +416,31 @@ pub fn show(path: &str) -> Result<u8, Error> {
             report::data(&report::detail(&format!("netns {ns}")));
         }
         if let (Some(l), Some(view)) = (l, world.view(netns)) {
+            // Every address and route on the link, and whose each is.
+            let mark = |ours: bool| if ours { "" } else { " (not underlay's)" };
             for a in view.addresses.iter().filter(|a| a.index == l.index as u32) {
-                report::data(&report::detail(&format!("address {}", a.net)));
+                let ours = crate::plan::l3::address_is_ours(a, netns, l.index, &record);
+                report::data(&report::detail(&format!("address {}{}", a.net, mark(ours))));
             }
             for r in view
                 .routes
                 .iter()
-                .filter(|r| r.is_static_on(l.index as u32))
+                .filter(|r| r.is_unicast_on(l.index as u32))
+            {
+                let ours = r.protocol == crate::netlink::route::RTPROT_UNDERLAY;
+                report::data(&report::detail(&format!(
+                    "route {}{}",
+                    report::show_route(&r.route),
+                    mark(ours)
+                )));
+            }
+            if record.owns(netns, l)
+                && let Some(guard) =
+                    crate::plan::guard::foreign_upper(l.index, netns, &world, &record)
             {
                 report::data(&report::detail(&format!(
-                    "route {}",
-                    report::show_route(&r.route)
+                    "{guard}: down would keep {}",
+                    d.name
                 )));
             }
         }

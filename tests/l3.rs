@@ -60,8 +60,8 @@ fn addresses_gateways_and_routes_on_both_families() {
     assert_eq!(run.code, 0, "{run:?}");
     let a = addrs(&lab, None, "mv0");
     assert!(
-        a.contains("\"local\":\"192.168.0.10\",\"prefixlen\":24"),
-        "{a}"
+        a.contains("\"local\":\"192.168.0.10\",\"prefixlen\":24,\"broadcast\":\"192.168.0.255\""),
+        "an IPv4 address gets its subnet's broadcast, as networkd and ifupdown give it: {a}"
     );
     assert!(
         a.contains("\"local\":\"2001:db8:abc8::2\",\"prefixlen\":64"),
@@ -69,24 +69,24 @@ fn addresses_gateways_and_routes_on_both_families() {
     );
     let v4 = routes(&lab, None, "-4");
     assert!(
-        v4.contains("default via 192.168.0.1 dev mv0 proto static"),
+        v4.contains("default via 192.168.0.1 dev mv0 proto 85"),
         "{v4}"
     );
     assert!(
-        v4.contains("10.9.0.0/16 via 192.168.0.5 dev mv0 proto static metric 50"),
+        v4.contains("10.9.0.0/16 via 192.168.0.5 dev mv0 proto 85 metric 50"),
         "{v4}"
     );
     assert!(
-        v4.contains("192.168.5.0/24 dev mv0 proto static scope link"),
+        v4.contains("192.168.5.0/24 dev mv0 proto 85 scope link"),
         "{v4}"
     );
     let v6 = routes(&lab, None, "-6");
     assert!(
-        v6.contains("default via 2001:db8:abc8::10 dev mv0 proto static metric 1024"),
+        v6.contains("default via 2001:db8:abc8::10 dev mv0 proto 85 metric 1024"),
         "{v6}"
     );
     assert!(
-        v6.contains("2001:db8:9::/48 via 2001:db8:abc8::5 dev mv0 proto static metric 70"),
+        v6.contains("2001:db8:9::/48 via 2001:db8:abc8::5 dev mv0 proto 85 metric 70"),
         "{v6}"
     );
     let again = lab.underlay(&["apply"]);
@@ -103,42 +103,62 @@ fn addresses_gateways_and_routes_on_both_families() {
     );
 }
 
+/// underlay removes only the addresses and routes it added (tagged `proto 85`), on any link:
+/// another owner's (networkd, netifd, a person) on the same link survive every apply.
 #[test]
-fn the_address_set_converges_on_owned_links_and_only_grows_on_adopted_ones() {
+fn only_underlays_own_addresses_and_routes_are_removed() {
     let Some(lab) = Lab::new() else { return };
-    lab.config("[macvlan mv0]\nparent = vp0\naddress = 10.1.0.1/24\naddress = 10.2.0.1/24\n");
+    lab.config("[macvlan mv0]\nparent = vp0\naddress = 10.1.0.1/24\naddress = 10.2.0.1/24\nroute = 10.66.0.0/16 via 10.1.0.254\n");
     assert_eq!(lab.underlay(&["apply"]).code, 0);
-    // Someone adds an address and a route by hand.
+    // Someone else adds an address and a route on underlay's link.
     lab.ip(&["addr", "add", "10.3.0.1/24", "dev", "mv0"]);
-    lab.ip(&["route", "add", "10.77.0.0/16", "dev", "mv0"]);
+    lab.ip(&[
+        "route",
+        "add",
+        "10.77.0.0/16",
+        "dev",
+        "mv0",
+        "proto",
+        "static",
+    ]);
     let check = lab.underlay(&["check"]);
-    assert_eq!(check.code, 1);
-    assert!(
-        check
-            .stdout
-            .contains("would remove address 10.3.0.1/24 from mv0 (not in the config)"),
-        "{check:?}"
-    );
-    assert!(
-        check
-            .stdout
-            .contains("would remove route 10.77.0.0/16 from mv0 (not in the config)"),
-        "{check:?}"
-    );
-    // The config drops one address and adds another.
+    assert_eq!(check.code, 0, "theirs is no drift: {check:?}");
+    // The config drops one of underlay's addresses and its route, and adds another address.
     lab.config("[macvlan mv0]\nparent = vp0\naddress = 10.1.0.1/24\naddress = 10.4.0.1/24\n");
+    let check = lab.underlay(&["check"]);
+    assert_eq!(
+        check.stdout,
+        "would remove route 10.66.0.0/16 via 10.1.0.254 from mv0 (not in the config)\n\
+         would remove address 10.2.0.1/24 from mv0 (not in the config)\n\
+         would add address 10.4.0.1/24 to mv0\n"
+    );
     let run = lab.underlay(&["apply"]);
     assert_eq!(run.code, 0, "{run:?}");
     let a = addrs(&lab, None, "mv0");
     assert!(a.contains("10.1.0.1") && a.contains("10.4.0.1"), "{a}");
     assert!(
-        !a.contains("10.2.0.1") && !a.contains("10.3.0.1"),
-        "owned: exactly the config: {a}"
+        !a.contains("10.2.0.1"),
+        "underlay's own extra address is removed: {a}"
     );
-    assert!(!routes(&lab, None, "-4").contains("10.77.0.0/16"));
+    assert!(
+        a.contains("10.3.0.1"),
+        "the other owner's address survives: {a}"
+    );
+    let r = routes(&lab, None, "-4");
+    assert!(!r.contains("10.66.0.0/16"), "{r}");
+    assert!(
+        r.contains("10.77.0.0/16"),
+        "the other owner's route survives: {r}"
+    );
     assert_eq!(lab.underlay(&["check"]).code, 0);
+    let show = lab.underlay(&["show"]);
+    assert!(
+        show.stdout.contains("address 10.3.0.1/24 (not underlay's)")
+            && show.stdout.contains("address 10.4.0.1/24\n"),
+        "{show:?}"
+    );
 
-    // An adopted link (made by hand, matching the config) only gains addresses.
+    // The same on a link underlay adopted: it adds, and takes only its own away.
     lab.ip(&[
         "link",
         "add",
@@ -158,10 +178,6 @@ fn the_address_set_converges_on_owned_links_and_only_grows_on_adopted_ones() {
     lab.config("[macvlan theirs]\nparent = vp0\nmac = 02:00:00:00:00:77\naddress = 10.9.0.1/24\n");
     let run = lab.underlay(&["apply"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(
-        run.stdout.contains("left address 10.8.0.1/24 on theirs"),
-        "{run:?}"
-    );
     let a = addrs(&lab, None, "theirs");
     assert!(a.contains("10.8.0.1") && a.contains("10.9.0.1"), "{a}");
 }

@@ -18,6 +18,8 @@ pub struct AddressDecl {
     pub net: IpNet,
     /// IPv6: skip duplicate address detection.
     pub nodad: bool,
+    /// IPv4: no broadcast address (`nobroadcast`); by default a subnet of /30 or wider gets one.
+    pub nobroadcast: bool,
     pub line: usize,
 }
 
@@ -44,6 +46,19 @@ impl L3 {
     }
 }
 
+impl AddressDecl {
+    /// The broadcast address it gets: its subnet's, for IPv4 subnets of /30 and wider (a /31
+    /// and a /32 have none, RFC 3021), unless `nobroadcast`.
+    pub fn broadcast(&self) -> Option<IpAddr> {
+        match self.net {
+            IpNet::V4(v4) if v4.prefix_len() < 31 && !self.nobroadcast => {
+                Some(IpAddr::V4(v4.broadcast()))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The kernel's metric for a route given none: 0 for IPv4, 1024 for IPv6.
 pub fn default_metric(dst: &IpNet) -> u32 {
     if dst.addr().is_ipv6() { 1024 } else { 0 }
@@ -53,12 +68,14 @@ fn parse_address(text: &str) -> Parsed<AddressDecl> {
     let mut words = text.split_whitespace();
     let cidr = words.next().unwrap_or("");
     let mut nodad = false;
+    let mut nobroadcast = false;
     for word in words {
         match word {
             "nodad" => nodad = true,
+            "nobroadcast" => nobroadcast = true,
             _ => {
                 return Err(format!(
-                    "`{word}` is not an address option; the only one is `nodad` (IPv6)"
+                    "`{word}` is not an address option; they are `nodad` (IPv6) and `nobroadcast` (IPv4)"
                 )
                 .into());
             }
@@ -93,9 +110,13 @@ fn parse_address(text: &str) -> Parsed<AddressDecl> {
                 .into(),
         );
     }
+    if nobroadcast && ip.is_ipv6() {
+        return Err("`nobroadcast` applies to IPv4 addresses only (IPv6 has no broadcast)".into());
+    }
     Ok(AddressDecl {
         net,
         nodad,
+        nobroadcast,
         line: 0,
     })
 }
@@ -499,6 +520,22 @@ mod tests {
                 .unwrap_err()
                 .contains("broadcast")
         );
+        assert!(
+            parse_address("2001:db8::2/64 nobroadcast")
+                .unwrap_err()
+                .contains("IPv4 addresses only")
+        );
+        assert_eq!(
+            parse_address("192.168.0.10/24").unwrap().broadcast(),
+            Some("192.168.0.255".parse().unwrap())
+        );
+        assert_eq!(
+            parse_address("192.168.0.10/24 nobroadcast")
+                .unwrap()
+                .broadcast(),
+            None
+        );
+        assert_eq!(parse_address("192.168.0.10/31").unwrap().broadcast(), None);
         assert!(
             parse_address("192.168.0.10/24 nodad")
                 .unwrap_err()

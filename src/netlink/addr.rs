@@ -56,16 +56,35 @@ pub fn ip_from(bytes: &[u8]) -> Option<IpAddr> {
     }
 }
 
-fn message(index: u32, net: &IpNet, flags: u32) -> Result<Ifaddrmsg, NetlinkError> {
+/// What an address is added with besides itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AddressOptions {
+    /// IPv6: skip duplicate address detection.
+    pub nodad: bool,
+    /// IPv4: the subnet's broadcast address (`IFA_BROADCAST`), as `ip addr add ... brd +`,
+    /// networkd, ifupdown and ifconfig set it.
+    pub broadcast: Option<IpAddr>,
+    /// `IFA_PROTO`: who added it (Linux 5.18; older kernels ignore it).
+    pub protocol: Option<u8>,
+}
+
+fn message(index: u32, net: &IpNet, options: AddressOptions) -> Result<Ifaddrmsg, NetlinkError> {
     let addr = net.addr();
+    let flags = if options.nodad { IFA_F_NODAD } else { 0 };
     let mut attrs = AttrWriter::<Ifa>::default();
     // IPv4 wants the local address in IFA_LOCAL (and the peer, here the same, in IFA_ADDRESS).
     if addr.is_ipv4() {
         attrs.bytes(Ifa::Local, &ip_bytes(&addr))?;
     }
     attrs.bytes(Ifa::Address, &ip_bytes(&addr))?;
+    if let Some(brd) = options.broadcast {
+        attrs.bytes(Ifa::Broadcast, &ip_bytes(&brd))?;
+    }
     if flags != 0 {
         attrs.u32(Ifa::Flags, flags)?;
+    }
+    if let Some(protocol) = options.protocol {
+        attrs.bytes(Ifa::UnrecognizedConst(IFA_PROTO), &[protocol])?;
     }
     IfaddrmsgBuilder::default()
         .ifa_family(family(&addr))
@@ -78,12 +97,11 @@ fn message(index: u32, net: &IpNet, flags: u32) -> Result<Ifaddrmsg, NetlinkErro
         .map_err(|e| NetlinkError::Encode(e.to_string()))
 }
 
-pub fn add(index: u32, net: &IpNet, nodad: bool) -> Result<Request, NetlinkError> {
-    let flags = if nodad { IFA_F_NODAD } else { 0 };
+pub fn add(index: u32, net: &IpNet, options: AddressOptions) -> Result<Request, NetlinkError> {
     Ok(Request {
         kind: Rtm::Newaddr,
         flags: NlmF::ACK | NlmF::CREATE | NlmF::EXCL,
-        body: Body::Addr(message(index, net, flags)?),
+        body: Body::Addr(message(index, net, options)?),
     })
 }
 
@@ -91,7 +109,7 @@ pub fn delete(index: u32, net: &IpNet) -> Result<Request, NetlinkError> {
     Ok(Request {
         kind: Rtm::Deladdr,
         flags: NlmF::ACK,
-        body: Body::Addr(message(index, net, 0)?),
+        body: Body::Addr(message(index, net, AddressOptions::default())?),
     })
 }
 
@@ -160,16 +178,29 @@ mod tests {
     #[test]
     fn add_round_trips() {
         let net: IpNet = "2001:db8::2/64".parse().unwrap();
-        let bytes = encode_for_test(&add(7, &net, true).unwrap());
+        let options = AddressOptions {
+            nodad: true,
+            broadcast: None,
+            protocol: Some(85),
+        };
+        let bytes = encode_for_test(&add(7, &net, options).unwrap());
         // struct ifaddrmsg: AF_INET6, /64, IFA_F_NODAD, scope 0, index 7.
         assert_eq!(&bytes[..8], &[10, 64, 2, 0, 7, 0, 0, 0]);
         let back = decode(&bytes).unwrap().unwrap();
-        assert_eq!((back.index, back.net, back.flags), (7, net, IFA_F_NODAD));
-        let v4: IpNet = "192.168.0.254/32".parse().unwrap();
-        let back = decode(&encode_for_test(&add(3, &v4, false).unwrap()))
+        assert_eq!(
+            (back.index, back.net, back.flags, back.protocol),
+            (7, net, IFA_F_NODAD, 85)
+        );
+        let v4: IpNet = "192.168.0.10/24".parse().unwrap();
+        let brd = Some("192.168.0.255".parse().unwrap());
+        let options = AddressOptions {
+            broadcast: brd,
+            ..AddressOptions::default()
+        };
+        let back = decode(&encode_for_test(&add(3, &v4, options).unwrap()))
             .unwrap()
             .unwrap();
-        assert_eq!(back.net, v4);
+        assert_eq!((back.net, back.broadcast), (v4, brd));
     }
 
     #[test]

@@ -16,9 +16,10 @@ use super::attr::{self, AttrWriter};
 use super::{Body, NetlinkError, Request};
 
 pub const RT_TABLE_MAIN: u32 = 254;
-/// underlay's routes are static routes, as `ip route add ... proto static` and networkd make.
-pub const RTPROT_STATIC: u8 = 4;
-pub const RTPROT_BOOT: u8 = 3;
+/// The protocol underlay's routes carry (`ip route show proto 85`), so it knows its own and
+/// never touches one someone else added. Unassigned in iproute2's `rt_protos` and the kernel's
+/// `RTPROT_*`. The same number tags its addresses (`IFA_PROTO`).
+pub const RTPROT_UNDERLAY: u8 = 85;
 pub const RTN_UNICAST: u8 = 1;
 
 /// A route, as configured or as the kernel reports it.
@@ -41,14 +42,9 @@ pub struct LiveRoute {
 }
 
 impl LiveRoute {
-    /// A unicast route through `oif` that someone added (protocol `static` or `boot`, as `ip
-    /// route add` and underlay do), outside the kernel's local table: the routes underlay
-    /// manages. Kernel, RA and DHCP routes are not.
-    pub fn is_static_on(&self, oif: u32) -> bool {
-        self.oif == Some(oif)
-            && self.kind == RTN_UNICAST
-            && (self.protocol == RTPROT_STATIC || self.protocol == RTPROT_BOOT)
-            && self.route.table != 255
+    /// A unicast route through `oif`, outside the kernel's local table.
+    pub fn is_unicast_on(&self, oif: u32) -> bool {
+        self.oif == Some(oif) && self.kind == RTN_UNICAST && self.route.table != 255
     }
 }
 
@@ -77,8 +73,8 @@ fn message(oif: u32, route: &Route, deleting: bool) -> Result<Rtmsg, NetlinkErro
     attrs.u32(Rta::Table, route.table)?;
     let (protocol, scope, kind) = match (deleting, route.via.is_some()) {
         (true, _) => (0, RtScope::Nowhere, 0),
-        (false, true) => (RTPROT_STATIC, RtScope::Universe, RTN_UNICAST),
-        (false, false) => (RTPROT_STATIC, RtScope::Link, RTN_UNICAST),
+        (false, true) => (RTPROT_UNDERLAY, RtScope::Universe, RTN_UNICAST),
+        (false, false) => (RTPROT_UNDERLAY, RtScope::Link, RTN_UNICAST),
     };
     let table_byte = u8::try_from(route.table).unwrap_or(0);
     RtmsgBuilder::default()
@@ -193,13 +189,14 @@ mod tests {
             src: Some("192.168.0.254".parse().unwrap()),
         };
         let bytes = encode_for_test(&add(9, &route).unwrap());
-        // struct rtmsg: AF_INET, /27, src 0, tos 0, table 0 (RTA_TABLE has 1000), static, universe, unicast.
-        assert_eq!(&bytes[..8], &[2, 27, 0, 0, 0, 4, 0, 1]);
+        // struct rtmsg: AF_INET, /27, src 0, tos 0, table 0 (RTA_TABLE has 1000), protocol 85,
+        // universe, unicast.
+        assert_eq!(&bytes[..8], &[2, 27, 0, 0, 0, 85, 0, 1]);
         let back = decode(&bytes).unwrap().unwrap();
         assert_eq!(back.route, route);
         assert_eq!(
             (back.oif, back.protocol, back.kind),
-            (Some(9), RTPROT_STATIC, RTN_UNICAST)
+            (Some(9), RTPROT_UNDERLAY, RTN_UNICAST)
         );
     }
 

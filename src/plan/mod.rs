@@ -518,15 +518,12 @@ pub fn make(inputs: &Inputs) -> Plan {
             });
         }
         let l3 = action.index().and_then(|index| {
-            // A link created this run (or underlay's own) gets exactly the configured set;
-            // a pre-existing one only gains what is missing.
-            let own = action.creates() || owned;
             let existing = if action.creates() {
                 None
             } else {
                 world.view(netns)
             };
-            l3::plan(decl, index, existing, own)
+            l3::plan(decl, index, existing, inputs.record)
         });
         plan.links.push(LinkPlan {
             decl: i,

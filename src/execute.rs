@@ -63,6 +63,9 @@ impl Executor<'_> {
         let failed = self.converge_links(plan)?;
         self.converge_l3(plan, &failed)?;
         self.delete_namespaces(plan)?;
+        // The record as the run leaves it, entries for links that are gone included: a stale
+        // entry is dropped as soon as a run sees its link absent.
+        self.save()?;
         Ok(self.outcome)
     }
 

@@ -192,6 +192,10 @@ pub fn widen(world: &mut World, sockets: &mut Sockets, deadline: Instant) -> Res
         };
         let id = match id {
             Ok(id) => id,
+            // It exited meanwhile: its namespace holds nothing of its any more, or lives on in
+            // another process, which the walk of /proc saw too.
+            Err(_) if !std::path::Path::new(&format!("/proc/{pid}")).exists() => continue,
+            Err(NetlinkError::Kernel(k)) if k.errno == libc::ESRCH => continue,
             Err(e) => {
                 world.unseen.push(format!("{who} ({e})"));
                 continue;
@@ -260,9 +264,11 @@ pub fn prune(record: &mut Record, world: &World) {
                     && n.is(world.named.get(name).and_then(|v| v.identity).as_ref())
             })
         });
+        // By ifindex, not name: a link someone renamed is still underlay's.
         ns_ok
             && world
-                .link(o.netns.as_deref(), &o.name)
-                .is_some_and(|l| o.matches(o.netns.as_deref(), l))
+                .view(o.netns.as_deref())
+                .and_then(|v| v.links.by_index(o.index))
+                .is_some_and(|l| o.same_link(o.netns.as_deref(), l))
     });
 }

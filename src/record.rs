@@ -91,8 +91,16 @@ pub struct OwnedAddress {
 }
 
 impl Owned {
-    /// Whether `live` (seen in the namespace `netns`) is the very link this entry recorded.
+    /// Whether `live` (seen in the namespace `netns`) is the very link this entry recorded,
+    /// under the name it was given.
     pub fn matches(&self, netns: Option<&str>, live: &LiveLink) -> bool {
+        self.same_link(netns, live) && live.name.is(&self.name)
+    }
+
+    /// Whether `live` is the link this entry recorded, whatever it is called now: a link is
+    /// known by its namespace, ifindex, kind and parent, so one someone renamed stays
+    /// underlay's.
+    pub fn same_link(&self, netns: Option<&str>, live: &LiveLink) -> bool {
         // A link created into a namespace reports its host-side parent as "elsewhere".
         let parent = if self.netns.is_some() {
             live.parent_elsewhere.map(|e| e.index)
@@ -101,7 +109,6 @@ impl Owned {
         };
         self.netns.as_deref() == netns
             && live.index == self.index
-            && live.name.is(&self.name)
             && live.kind.name() == Some(self.kind.as_str())
             && parent.unwrap_or(0) == self.parent
     }
@@ -410,10 +417,10 @@ impl Record {
         self.links.keys().map(|(_, i)| *i)
     }
 
-    /// Whether `live`, seen in namespace `netns`, is a link underlay created.
+    /// Whether `live`, seen in namespace `netns`, is a link underlay created (renamed or not).
     pub fn owns(&self, netns: Option<&str>, live: &LiveLink) -> bool {
         self.get(netns, live.index)
-            .is_some_and(|o| o.matches(netns, live))
+            .is_some_and(|o| o.same_link(netns, live))
     }
 
     /// Record a link (replacing any entry for the same name in the same namespace).
@@ -577,6 +584,9 @@ mod tests {
         assert!(!o.matches(None, &live(FIRST, "mv1", "macvlan", Some(2))));
         // The same ifindex in another namespace is another link.
         assert!(!o.matches(Some("web"), &live(FIRST, "mv0", "macvlan", Some(2))));
+        // Renamed, it is still the same link, no longer under its name.
+        assert!(o.same_link(None, &live(FIRST, "mv9", "macvlan", Some(2))));
+        assert!(!o.matches(None, &live(FIRST, "mv9", "macvlan", Some(2))));
     }
 
     #[test]

@@ -299,6 +299,15 @@ pub fn why(blocked: &Blocked) -> String {
         Blocked::Unencodable { diffs, why } => {
             format!("its change ({}) cannot be sent: {why}", changes(diffs))
         }
+        Blocked::Renamed { now } => format!(
+            "underlay made it, and someone renamed it {now}, which still holds its MAC; rename it \
+             back (`ip link set {now} name NAME`), or delete {now} and underlay makes it anew"
+        ),
+        Blocked::Flattened { parent, kind } => format!(
+            "parent {parent} is {}, and the kernel would put this link on {parent}'s own parent \
+             instead; give that as its parent",
+            crate::kinds::a(kind)
+        ),
         Blocked::NotANamespace { netns, what } => format!(
             "{}/{netns} is {what}, not a network namespace; remove it, or name another netns",
             crate::netns::RUN_DIR

@@ -194,7 +194,12 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
     }
 
     add_implicit_parents(&mut links, &parent_lines, &mut problems);
+    let before = problems.len();
     let links = sort_parents_first(links, &parent_lines, &mut problems);
+    // In a parent cycle every link would be on one of its own family: one error says it.
+    if problems.len() == before {
+        refuse_flattened(&links, &parent_lines, &mut problems);
+    }
     l3::check_all(&links, &mut problems);
     for (name, line) in &hotplug_parents {
         if links.iter().any(|l| &l.name == name && !l.implicit) {
@@ -383,6 +388,46 @@ fn add_implicit_parents(
             }
             break;
         }
+    }
+}
+
+/// A macvlan on a macvlan (an ipvlan on an ipvlan) is put by the kernel on the lower one's own
+/// parent: underlay would then find it where the config does not say, every run. Refuse it,
+/// and say which parent to write.
+fn refuse_flattened(
+    links: &[LinkDecl],
+    parent_lines: &HashMap<String, usize>,
+    problems: &mut Problems,
+) {
+    let by_name: HashMap<&str, &LinkDecl> = links.iter().map(|l| (l.name.as_str(), l)).collect();
+    for link in links {
+        let (Some(family), Some(parent)) = (link.kind.flattens, link.parent.as_deref()) else {
+            continue;
+        };
+        // A link that is its own parent, or sits on one in a namespace, is reported already.
+        let Some(lower) = by_name
+            .get(parent)
+            .filter(|p| p.kind.flattens == Some(family) && p.name != link.name)
+            .filter(|p| p.l3.netns.is_none())
+        else {
+            continue;
+        };
+        let line = parent_lines.get(&link.name).copied().unwrap_or(link.line);
+        let instead = lower
+            .parent
+            .as_deref()
+            .map(|p| format!("write `parent = {p}`"))
+            .unwrap_or_else(|| "give it the parent of that one".into());
+        problems.push(ConfigError::in_section(
+            line,
+            &format!("[{} {}]", link.kind.name, link.name),
+            Some("parent"),
+            format!(
+                "{parent} is {} itself, and the kernel puts {} made on it onto {parent}'s own parent, so it would never be where this says; {instead}",
+                kinds::a(lower.kind.name),
+                kinds::a(link.kind.name)
+            ),
+        ));
     }
 }
 

@@ -161,8 +161,9 @@ fn undeclared_dotted_parents_become_implicit_vlans() {
 
 #[test]
 fn links_on_a_parent() {
-    let c =
-        ok("[macvlan a]\nparent = eth0.10\n[macvlan b]\nparent = eth1\n[macvlan c]\nparent = a\n");
+    let c = ok(
+        "[macvlan a]\nparent = eth0.10\n[macvlan b]\nparent = eth1\n[vlan c]\nparent = a\nid = 5\n",
+    );
     assert_eq!(c.links_on("eth0"), ["eth0.10", "a", "c"]);
     assert_eq!(c.links_on("eth1"), ["b"]);
 }

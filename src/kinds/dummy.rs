@@ -12,6 +12,7 @@ pub const DUMMY: Kind = Kind {
     module: "dummy",
     openwrt: OpenWrt::Package("kmod-dummy"),
     takes_parent: false,
+    flattens: None,
     default_mac: Some(MacChoice::Stable),
     keys: &[],
     example: "dm0",

@@ -17,6 +17,7 @@ pub const IPVLAN: Kind = Kind {
     module: "ipvlan",
     openwrt: OpenWrt::Package("kmod-ipvlan"),
     takes_parent: true,
+    flattens: Some("ipvlan"),
     default_mac: None,
     keys: KEYS,
     example: "iv0",

@@ -19,6 +19,7 @@ pub const MACVLAN: Kind = Kind {
     module: "macvlan",
     openwrt: OpenWrt::Package("kmod-macvlan"),
     takes_parent: true,
+    flattens: Some("macvlan"),
     default_mac: Some(MacChoice::Stable),
     keys: KEYS,
     example: "mv0",

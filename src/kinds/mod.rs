@@ -41,6 +41,10 @@ pub struct Kind {
     /// The MAC choice when `mac` is absent; `None` if the kind takes no `mac` key because it
     /// always shares its parent's MAC.
     pub default_mac: Option<MacChoice>,
+    /// The family of kinds the kernel does not stack: a link of this kind made on a link of
+    /// the same family goes onto that link's own parent instead (`macvlan_common_newlink`,
+    /// `ipvlan_link_new`). `None`: it stacks where it is put.
+    pub flattens: Option<&'static str>,
     /// The kind's own keys, besides the common ones.
     pub keys: &'static [&'static str],
     /// An interface name for examples in messages (`[macvlan mv0]`).

@@ -19,6 +19,7 @@ pub const VLAN: Kind = Kind {
     module: "8021q",
     openwrt: OpenWrt::BuiltIn,
     takes_parent: true,
+    flattens: None,
     default_mac: Some(MacChoice::Kernel),
     keys: &[
         "id",

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::config::{Config, LinkDecl};
 use crate::kinds::{Attribute, Difference, Fix, MacChoice, yes_no};
-use crate::live::{LiveLink, Snapshot, World};
+use crate::live::{LiveKind, LiveLink, Snapshot, World};
 use crate::mac::{self, MacAddr, MacSeed};
 use crate::netlink::NetlinkError;
 use crate::netlink::link::LinkChange;
@@ -57,6 +57,12 @@ pub enum Blocked {
     Unencodable { diffs: Vec<Difference>, why: String },
     /// Its namespace's name holds something else.
     NotANamespace { netns: String, what: String },
+    /// underlay made it, and someone renamed it: the link under the new name still holds what
+    /// a new one would need (its MAC).
+    Renamed { now: String },
+    /// Its parent is of its own family (a macvlan on a macvlan): the kernel would put it on the
+    /// parent's parent.
+    Flattened { parent: String, kind: String },
 }
 
 impl Blocked {
@@ -328,12 +334,35 @@ pub fn namespaces(config: &Config, scope: Option<&str>) -> Vec<String> {
 }
 
 /// The removal of one of underlay's links, with the one guard every deletion goes through.
-fn removal(owned: &Owned, why: RemovalWhy, world: &World, record: &Record) -> Removal {
+/// It is named as it is called now (someone may have renamed it).
+fn removal(
+    owned: &Owned,
+    live: &LiveLink,
+    why: RemovalWhy,
+    world: &World,
+    record: &Record,
+) -> Removal {
+    let mut owned = owned.clone();
+    owned.name = live.name.to_string();
     Removal {
-        owned: owned.clone(),
-        why,
         blocked: guard::foreign_upper(owned.index, owned.netns.as_deref(), world, record),
+        owned,
+        why,
     }
+}
+
+/// underlay's live link in `netns` that was recorded as `name` but is called something else now.
+fn renamed<'w>(
+    name: &str,
+    netns: Option<&str>,
+    world: &'w World,
+    record: &Record,
+) -> Option<&'w LiveLink> {
+    let o = record
+        .links()
+        .find(|o| o.name == name && o.netns.as_deref() == netns)?;
+    let live = world.view(netns)?.links.by_index(o.index)?;
+    (o.same_link(netns, live) && !live.name.is(name)).then_some(live)
 }
 
 /// The plan for `apply` (and `check`, `show`, `--dry-run`).
@@ -420,6 +449,15 @@ pub fn make(inputs: &Inputs) -> Plan {
                     later: *later,
                 }),
                 None => match host.by_name(p) {
+                    Some(l)
+                        if decl.kind.flattens.is_some()
+                            && matches!(&l.kind, LiveKind::Known { kind, .. } if kind.flattens == decl.kind.flattens) =>
+                    {
+                        Err(Blocked::Flattened {
+                            parent: p.to_string(),
+                            kind: l.kind.describe().to_string(),
+                        })
+                    }
                     Some(l) => Ok(Some(l.index)),
                     None if config.hotplug_parents.iter().any(|h| h == p) => {
                         Err(Blocked::ParentLater {
@@ -447,10 +485,15 @@ pub fn make(inputs: &Inputs) -> Plan {
         };
 
         let action = match live {
-            None => Action::Create {
-                index: take_index(),
-                parent,
-                mac: creation_mac(decl, inputs),
+            None => match renamed(&decl.name, netns, world, inputs.record) {
+                Some(now) => Action::Blocked(Blocked::Renamed {
+                    now: now.name.to_string(),
+                }),
+                None => Action::Create {
+                    index: take_index(),
+                    parent,
+                    mac: creation_mac(decl, inputs),
+                },
             },
             Some(l) => {
                 let diffs = differences(decl, l, parent, owned, inputs);
@@ -477,7 +520,7 @@ pub fn make(inputs: &Inputs) -> Plan {
                     let old = inputs
                         .record
                         .get(netns, l.index)
-                        .map(|o| removal(o, RemovalWhy::Recreate, world, inputs.record));
+                        .map(|o| removal(o, l, RemovalWhy::Recreate, world, inputs.record));
                     match old {
                         Some(Removal {
                             blocked: Some(guard),
@@ -536,18 +579,25 @@ pub fn make(inputs: &Inputs) -> Plan {
     if inputs.scope.is_none() {
         for owned in inputs.record.links() {
             let ns = owned.netns.as_deref();
-            if world
-                .link(ns, &owned.name)
-                .is_none_or(|l| !owned.matches(ns, l))
-            {
+            let Some(l) = world
+                .view(ns)
+                .and_then(|v| v.links.by_index(owned.index))
+                .filter(|l| owned.same_link(ns, l))
+            else {
                 continue;
-            }
+            };
+            // Declared under the name underlay gave it (even if someone renamed it since).
             let declared = config
                 .link(&owned.name)
                 .is_some_and(|d| d.l3.netns.as_deref() == ns);
             if !declared {
-                plan.removals
-                    .push(removal(owned, RemovalWhy::Undeclared, world, inputs.record));
+                plan.removals.push(removal(
+                    owned,
+                    l,
+                    RemovalWhy::Undeclared,
+                    world,
+                    inputs.record,
+                ));
             }
         }
     }
@@ -578,12 +628,13 @@ pub fn teardown(world: &World, record: &Record) -> Plan {
     let mut plan = Plan::default();
     for owned in record.links() {
         let ns = owned.netns.as_deref();
-        if world
-            .link(ns, &owned.name)
-            .is_some_and(|l| owned.matches(ns, l))
+        if let Some(l) = world
+            .view(ns)
+            .and_then(|v| v.links.by_index(owned.index))
+            .filter(|l| owned.same_link(ns, l))
         {
             plan.removals
-                .push(removal(owned, RemovalWhy::Down, world, record));
+                .push(removal(owned, l, RemovalWhy::Down, world, record));
         }
     }
     sort_removals(&mut plan.removals, world);

@@ -313,7 +313,7 @@ fn recreation_is_refused_when_a_foreign_link_sits_on_top() {
 
 #[test]
 fn missing_parents_block_their_children() {
-    let c = config("[macvlan mv0]\nparent = eth9\n[macvlan mv1]\nparent = mv0\n");
+    let c = config("[macvlan mv0]\nparent = eth9\n[vlan mv1]\nparent = mv0\nid = 5\n");
     let live = Snapshot::from_links([nic(2, "eth0")]);
     let plan = plan_of(&c, &live, &empty_record());
     assert!(matches!(
@@ -329,7 +329,7 @@ fn missing_parents_block_their_children() {
         lines(&plan, &c, &live, &empty_record()),
         [
             "would skip macvlan mv0: parent eth9 does not exist",
-            "would skip macvlan mv1: parent mv0 is not set up"
+            "would skip vlan mv1: parent mv0 is not set up"
         ]
     );
 }
@@ -408,8 +408,9 @@ fn undeclared_owned_links_are_removed_unless_something_foreign_sits_on_them() {
 
 #[test]
 fn scope_limits_the_plan_to_links_on_the_parent() {
-    let c =
-        config("[macvlan a]\nparent = eth0\n[macvlan b]\nparent = eth1\n[macvlan c]\nparent = b\n");
+    let c = config(
+        "[macvlan a]\nparent = eth0\n[macvlan b]\nparent = eth1\n[vlan c]\nparent = b\nid = 5\n",
+    );
     let live = Snapshot::from_links([nic(2, "eth0"), nic(3, "eth1")]);
     let plan = plan_scoped(&c, &live, &empty_record(), Some("eth1"));
     let names: Vec<&str> = plan

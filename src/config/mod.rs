@@ -67,12 +67,14 @@ impl Config {
     /// The names of links that sit on `root`, directly or through other declared links.
     pub fn links_on(&self, root: &str) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();
+        let mut on: std::collections::HashSet<&str> = std::collections::HashSet::new();
         // Links are sorted parents first, so one pass sees every ancestor before its children.
         for link in &self.links {
             if let Some(parent) = link.parent.as_deref()
-                && (parent == root || names.contains(&parent))
+                && (parent == root || on.contains(parent))
             {
                 names.push(&link.name);
+                on.insert(&link.name);
             }
         }
         names
@@ -432,7 +434,6 @@ fn refuse_flattened(
 }
 
 /// Order links parents first (stable otherwise), reporting parent cycles.
-#[allow(clippy::needless_range_loop)] // `start` indexes three parallel tables
 fn sort_parents_first(
     links: Vec<LinkDecl>,
     parent_lines: &HashMap<String, usize>,
@@ -443,55 +444,74 @@ fn sort_parents_first(
         .enumerate()
         .map(|(i, l)| (l.name.as_str(), i))
         .collect();
-    let mut depth: Vec<Option<usize>> = vec![None; links.len()];
-    let mut in_cycle = vec![false; links.len()];
-    for start in 0..links.len() {
-        // Walk up the parent chain; a chain longer than the number of links is a cycle.
-        let mut chain = vec![start];
-        let mut cur = start;
-        while let Some(p) = links[cur]
-            .parent
-            .as_deref()
-            .and_then(|p| index.get(p))
-            .copied()
-        {
-            if let Some(pos) = chain.iter().position(|&c| c == p) {
-                let cycle = &chain[pos..];
-                if cycle.iter().all(|&c| !in_cycle[c]) && cycle.len() > 1 {
-                    let names: Vec<&str> = cycle
-                        .iter()
-                        .rev()
-                        .map(|&c| links[c].name.as_str())
-                        .collect();
-                    let first = cycle.iter().copied().min().unwrap_or(start);
-                    let line = parent_lines
-                        .get(&links[first].name)
-                        .copied()
-                        .unwrap_or(links[first].line);
-                    problems.push(ConfigError::at(
-                        line,
-                        format!(
-                            "parent cycle: {} -> {}; a link cannot sit on itself",
-                            names.join(" -> "),
-                            names[0]
-                        ),
-                    ));
-                }
-                for &c in cycle {
-                    in_cycle[c] = true;
-                }
-                break;
-            }
-            chain.push(p);
-            cur = p;
-        }
-        depth[start] = Some(chain.len());
-    }
-    let mut order: Vec<(usize, usize)> = depth
+    // Each link's depth (1 for a link on an undeclared parent), walking up each chain once:
+    // a link whose depth is known stops the walk, so the whole file takes linear time.
+    let parent_of: Vec<Option<usize>> = links
         .iter()
-        .enumerate()
-        .map(|(i, d)| (d.unwrap_or(0), i))
+        .map(|l| l.parent.as_deref().and_then(|p| index.get(p)).copied())
         .collect();
+    const NEW: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![NEW; links.len()];
+    let mut depth = vec![0usize; links.len()];
+    let mut position = vec![0usize; links.len()];
+    for start in 0..links.len() {
+        if state[start] == DONE {
+            continue;
+        }
+        let mut path: Vec<usize> = Vec::new();
+        let mut cur = Some(start);
+        let base = loop {
+            match cur {
+                None => break 0,
+                Some(c) if state[c] == DONE => break depth[c],
+                Some(c) if state[c] == ON_PATH => {
+                    // A cycle: the path from where it met itself.
+                    let cycle = &path[position[c]..];
+                    if cycle.len() > 1 {
+                        let names: Vec<&str> = cycle
+                            .iter()
+                            .rev()
+                            .map(|&x| links[x].name.as_str())
+                            .collect();
+                        let first = cycle.iter().copied().min().unwrap_or(start);
+                        let line = parent_lines
+                            .get(&links[first].name)
+                            .copied()
+                            .unwrap_or(links[first].line);
+                        problems.push(ConfigError::at(
+                            line,
+                            format!(
+                                "parent cycle: {} -> {}; a link cannot sit on itself",
+                                names.join(" -> "),
+                                names[0]
+                            ),
+                        ));
+                    }
+                    for &x in cycle {
+                        state[x] = DONE;
+                        depth[x] = 1;
+                    }
+                    path.truncate(position[c]);
+                    break 1;
+                }
+                Some(c) => {
+                    state[c] = ON_PATH;
+                    position[c] = path.len();
+                    path.push(c);
+                    cur = parent_of[c];
+                }
+            }
+        };
+        let mut d = base;
+        for &x in path.iter().rev() {
+            d += 1;
+            depth[x] = d;
+            state[x] = DONE;
+        }
+    }
+    let mut order: Vec<(usize, usize)> = depth.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     order.sort();
     let mut slots: Vec<Option<LinkDecl>> = links.into_iter().map(Some).collect();
     order

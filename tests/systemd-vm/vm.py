@@ -102,7 +102,9 @@ def main():
     ap.add_argument("--disk", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--boot-timeout", type=float, default=300)
-    ap.add_argument("--timeout", type=float, default=1200)
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--idle-timeout", type=float, default=300,
+                    help="stop when the guest says nothing for this long")
     ap.add_argument("--smp", default="2")
     a = ap.parse_args()
 
@@ -186,22 +188,32 @@ def main():
 
     buf = b""
     hello = poweroff = witness = False
-    poweroff_at = 0.0
+    poweroff_at = last_line = 0.0
+    stopped = None
     while True:
         if proc.poll() is not None:
+            stopped = f"QEMU exited (status {proc.returncode})"
             break
         now = elapsed()
         if not hello and now > a.boot_timeout:
+            stopped = f"no HELLO from the guest within {a.boot_timeout:.0f} s"
             break
         if now > a.timeout:
+            stopped = f"the whole run took over {a.timeout:.0f} s"
             break
         if poweroff and now > poweroff_at + 180:
+            stopped = "no poweroff within 180 s"
+            break
+        if hello and now - last_line > a.idle_timeout:
+            stopped = f"the guest said nothing for {a.idle_timeout:.0f} s"
             break
         r, _, _ = select.select([ctl], [], [], 1.0)
         if not r:
             continue
+        last_line = elapsed()
         data = ctl.recv(65536)
         if not data:
+            stopped = "the guest's port closed"
             break
         buf += data
         while b"\n" in buf:
@@ -244,7 +256,7 @@ def main():
         result(False, "vm: guest booted and started the checks",
                f"no HELLO within {a.boot_timeout:.0f} s; see {console}")
     result(poweroff, "vm: guest ran every check and asked for poweroff",
-           None if poweroff else f"stopped at {elapsed():.0f} s; see {console}")
+           None if poweroff else f"stopped at {elapsed():.0f} s: {stopped}; see {console}")
     if hello:
         result(witness, "shutdown: the witness ran after underlay.service stopped",
                None if witness else f"see {console}")

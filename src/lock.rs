@@ -23,6 +23,7 @@ pub fn acquire(dir: &Path, deadline: Instant) -> Result<RunLock, Error> {
     let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)

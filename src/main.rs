@@ -139,6 +139,7 @@ fn main() -> ExitCode {
         report::data(&format!("underlay {}", env!("CARGO_PKG_VERSION")));
         return ExitCode::from(EXIT_OK);
     }
+    run::raise_file_limit();
     report::init(match (cli.quiet, cli.verbose) {
         (true, _) => Verbosity::Quiet,
         (false, 0) => Verbosity::Normal,

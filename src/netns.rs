@@ -296,6 +296,71 @@ pub fn create(
     })
 }
 
+/// Whether a namespace underlay creates here will be seen by the rest of the machine. It
+/// creates one by bind-mounting it onto a file under /var/run/netns; in a mount namespace of
+/// its own whose mounts do not propagate back (`ip netns exec`, a service with
+/// `PrivateMounts=`, `ProtectSystem=` and friends, which make every mount a slave), that mount
+/// dies with underlay and the namespace with it. `Err` says why it would not be seen.
+pub fn mounts_reach_the_host() -> Result<(), String> {
+    let run_dir = fs::canonicalize(RUN_DIR)
+        .or_else(|_| fs::canonicalize("/var/run").map(|p| p.join("netns")))
+        .unwrap_or_else(|_| PathBuf::from(RUN_DIR));
+    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
+        return Ok(());
+    };
+    // `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPER`: the mount
+    // that holds the run directory is the one with the longest mount point above it.
+    let mut best: Option<(usize, Vec<&str>)> = None;
+    for line in mountinfo.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(point) = fields.get(4) else { continue };
+        // mountinfo writes a space in a path as the four characters `\040`.
+        let point = point.replace(r"\040", " ");
+        if !run_dir.starts_with(&point) {
+            continue;
+        }
+        let tags: Vec<&str> = fields
+            .iter()
+            .skip(6)
+            .take_while(|f| **f != "-")
+            .copied()
+            .collect();
+        if best.as_ref().is_none_or(|(len, _)| point.len() >= *len) {
+            best = Some((point.len(), tags));
+        }
+    }
+    let Some((_, tags)) = best else {
+        return Ok(());
+    };
+    let shared = tags.iter().any(|t| t.starts_with("shared:"));
+    let slave = tags.iter().any(|t| t.starts_with("master:"));
+    if shared {
+        return Ok(());
+    }
+    if slave {
+        return Err(format!(
+            "underlay runs in a mount namespace of its own whose mounts do not reach the rest of \
+             the machine ({} is a slave mount here), so a namespace it made would vanish when it \
+             exits; run it in the host's mount namespace (nsenter --net=/var/run/netns/NAME \
+             instead of ip netns exec), or make the namespace first with `ip netns add`",
+            run_dir.display()
+        ));
+    }
+    // Private: fine in the machine's own mount namespace, lost anywhere else.
+    match (
+        fs::read_link("/proc/self/ns/mnt"),
+        fs::read_link("/proc/1/ns/mnt"),
+    ) {
+        (Ok(mine), Ok(init)) if mine != init => Err(format!(
+            "underlay runs in a mount namespace of its own ({} is a private mount, not the \
+             init process's), so a namespace it made would vanish when it exits; run it in the \
+             host's mount namespace, or make the namespace first with `ip netns add`",
+            run_dir.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Remove a named namespace as `ip netns delete` does. The namespace itself goes away once
 /// nothing holds it any more.
 pub fn remove(name: &str) -> Result<(), Error> {

@@ -320,18 +320,17 @@ impl Record {
     pub fn load(dir: &Path) -> Result<Record, Error> {
         let id = crate::netns::current_inode().map_or("default".to_string(), |i| i.to_string());
         let path = dir.join(format!("links-{id}"));
-        let mut record = Record {
-            links: BTreeMap::new(),
-            namespaces: Vec::new(),
-            addresses: BTreeSet::new(),
-            path,
-        };
-        let text = match record.read()? {
-            Some(text) => text,
-            None => return Ok(record),
-        };
+        let mut record = Record::empty(path);
+        if let Some(text) = record.read()? {
+            record.parse(&text)?;
+        }
+        Ok(record)
+    }
+
+    /// Take in the record's text: every line checked, or the whole record refused.
+    pub fn parse(&mut self, text: &str) -> Result<(), Error> {
         let corrupt = |line: usize, problem: String| Error::Record {
-            path: record.path.display().to_string(),
+            path: self.path.display().to_string(),
             problem: format!("line {line}: {problem}"),
         };
         for (i, line) in text.lines().enumerate() {
@@ -346,20 +345,30 @@ impl Record {
             match what {
                 "link" => {
                     let o = link_from(&f).map_err(|e| corrupt(n, e))?;
-                    record.links.insert((o.netns.clone(), o.index), o);
+                    self.links.insert((o.netns.clone(), o.index), o);
                 }
                 "netns" => {
                     let ns = namespace_from(&f).map_err(|e| corrupt(n, e))?;
-                    record.namespaces.push(ns);
+                    self.namespaces.push(ns);
                 }
                 "address" => {
                     let a = address_from(&f).map_err(|e| corrupt(n, e))?;
-                    record.addresses.insert(a);
+                    self.addresses.insert(a);
                 }
                 other => return Err(corrupt(n, format!("unknown entry `{other}`"))),
             }
         }
-        Ok(record)
+        Ok(())
+    }
+
+    /// An empty record kept at `path` (for tests and the fuzz target).
+    pub fn empty(path: PathBuf) -> Record {
+        Record {
+            path,
+            links: BTreeMap::new(),
+            namespaces: Vec::new(),
+            addresses: BTreeSet::new(),
+        }
     }
 
     /// The record's text, if there is one: opened without following a symlink and only if it is

@@ -54,6 +54,19 @@ fn exit(outcome: &Outcome) -> u8 {
     }
 }
 
+/// Raise the soft limit on open files to the hard one: a run keeps a socket and a namespace
+/// open for each named namespace, and systemd's default soft limit (1024) is below what a few
+/// hundred namespaces need. The hard limit is the real bound.
+pub fn raise_file_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+        && let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+    {
+        log::debug!("cannot raise the open-file limit from {soft} to {hard}: {e}");
+    }
+}
+
 pub fn validate(path: &str) -> Result<u8, Error> {
     let config = config::load(path, Trust::Ignore)?;
     let implicit = config.links.iter().filter(|l| l.implicit).count();
@@ -245,6 +258,19 @@ pub fn apply(path: &str, options: &ApplyOptions) -> Result<u8, Error> {
             in_sync(&outcome);
         }
         return Ok(EXIT_OK);
+    }
+
+    // A namespace made here must outlive the run.
+    if planned
+        .plan
+        .namespaces
+        .iter()
+        .any(|n| matches!(n, plan::NetnsStep::Create(_)))
+        && let Err(why) = crate::netns::mounts_reach_the_host()
+    {
+        report::error(&why);
+        report::error("nothing was changed");
+        return Ok(EXIT_FAILED);
     }
 
     // A kind the kernel lacks fails the whole run before anything changes.

@@ -293,3 +293,99 @@ fn stopping_a_waiting_apply_and_overflowing_its_events_is_harmless() {
         "the storm did not overflow the event socket, so the re-dump went untested: {run:?}"
     );
 }
+
+/// The namespaces underlay made under /var/run/netns whose names start with `prefix`.
+fn namespaces_with(prefix: &str) -> BTreeSet<String> {
+    std::fs::read_dir("/run/netns")
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Run underlay with `args` and kill it after `delay`, sooner each time it finished first, until
+/// a kill lands on a running process.
+fn kill_while_running(lab: &Lab, path: &str, args: &[&str], mut delay: u64) {
+    loop {
+        let mut full = vec!["-q", "-c", path];
+        full.extend_from_slice(args);
+        let mut child = lab
+            .command(&full)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(delay));
+        let _ = child.kill();
+        if child.wait().unwrap().code().is_none() {
+            return;
+        }
+        delay /= 2;
+    }
+}
+
+/// Namespaces are made and deleted with the links: 20 applies and 20 downs killed at random
+/// points, each followed by a full run, leave no namespace, placeholder or link behind, and
+/// never touch a foreign link or namespace.
+#[test]
+fn killed_applies_and_downs_with_namespaces_leak_nothing() {
+    let Some(lab) = Lab::new() else { return };
+    let prefix = format!("uk{}x", std::process::id());
+    let theirs = format!("{prefix}theirs");
+    sh(&["ip", "netns", "add", &theirs]);
+    sh(&[
+        "ip", "-n", &theirs, "link", "add", "keep0", "type", "veth", "peer", "name", "keep1",
+    ]);
+    lab.ip(&[
+        "link", "add", "link", "vp0", "name", "foreign0", "type", "macvlan", "mode", "bridge",
+    ]);
+    let mut text = String::from("[global]\nwait = 0\n");
+    for i in 0..30 {
+        text.push_str(&format!("[macvlan h{i}]\nparent = vp0\n"));
+    }
+    for i in 0..10 {
+        text.push_str(&format!(
+            "[macvlan n{i}]\nparent = vp0\nnetns = {prefix}{i}\naddress = 10.77.{i}.1/24\n"
+        ));
+    }
+    let path = lab.config(&text);
+    let links_before = names(&lab);
+    let mut seed = std::process::id() as u64 | 1;
+    let mut took = Duration::ZERO;
+    for _ in 0..2 {
+        let t = Instant::now();
+        assert_eq!(lab.underlay(&["-q", "apply"]).code, 0);
+        took += t.elapsed();
+        assert_eq!(lab.underlay(&["-q", "down"]).code, 0);
+    }
+    let window = (took / 2).as_micros().max(1000) as u64;
+    for round in 0..20 {
+        kill_while_running(&lab, &path, &["apply"], random(&mut seed) % window);
+        let run = lab.underlay(&["apply"]);
+        assert_eq!(run.code, 0, "round {round}, after a killed apply: {run:?}");
+        assert_eq!(lab.underlay(&["check"]).code, 0, "round {round}");
+        assert_eq!(namespaces_with(&prefix).len(), 11, "round {round}");
+
+        kill_while_running(&lab, &path, &["down"], random(&mut seed) % window);
+        let run = lab.underlay(&["down"]);
+        assert_eq!(run.code, 0, "round {round}, after a killed down: {run:?}");
+        assert_eq!(
+            names(&lab),
+            links_before,
+            "round {round}: links left or taken"
+        );
+        assert_eq!(
+            namespaces_with(&prefix),
+            BTreeSet::from([theirs.clone()]),
+            "round {round}: namespaces left or taken"
+        );
+        let kept = sh(&["ip", "-n", &theirs, "-o", "link", "show"]);
+        assert!(kept.contains("keep0"), "round {round}: {kept}");
+    }
+    sh(&["ip", "netns", "del", &theirs]);
+    eprintln!("crash safety with namespaces: 20 applies and 20 downs killed, 0 leaks");
+}

@@ -393,6 +393,10 @@ impl Rtnl {
     ) -> Result<Vec<Result<(), KernelError>>, NetlinkError> {
         let mut results = Vec::with_capacity(requests.len());
         for window in requests.chunks(WINDOW) {
+            // The run's deadline holds between windows too: a long batch stops in time.
+            if Instant::now() >= deadline {
+                return Err(NetlinkError::Timeout);
+            }
             results.extend(self.execute_window(window, deadline)?);
         }
         Ok(results)

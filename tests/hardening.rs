@@ -170,7 +170,7 @@ fn a_forged_record_deletes_nothing() {
         .expect("apply wrote a record");
     for forged in [
         format!("link name=br0 index={index} kind=macvlan parent=0\n"),
-        format!("link name=br0 index=1048576 kind=macvlan parent=0 netns=../../proc/1/ns/net\n"),
+        "link name=br0 index=1048576 kind=macvlan parent=0 netns=../../proc/1/ns/net\n".to_string(),
         "link name=br0 index=1048576 kind=bridge parent=0\n".to_string(),
     ] {
         std::fs::write(&record, &forged).unwrap();

@@ -465,7 +465,7 @@ impl Executor<'_> {
                             kind: decl.kind.name,
                             index: *index,
                             parent: *parent,
-                            mtu: decl.mtu,
+                            mtu: crate::plan::creation_mtu(decl),
                             mac: mac.address(),
                             up: decl.up,
                             info_data,

@@ -84,15 +84,59 @@ pub fn missing_kinds(
     Ok(missing)
 }
 
-/// Say which kinds are missing, and that nothing was changed.
-pub fn report_missing(missing: &[MissingKind]) {
-    for m in missing {
-        report::error(&format!(
+/// Links whose MTU would be above their parent's, where the parent is not underlay's: it does
+/// not change a parent it did not make (its owner, a network manager or netifd, would set it
+/// back), so the run stops before any change and says which parent needs what.
+pub fn mtu_problems(config: &Config, world: &crate::live::World) -> Vec<String> {
+    let mut out = Vec::new();
+    for decl in &config.links {
+        let Some(parent) = decl.parent.as_deref() else {
+            continue;
+        };
+        if config.link(parent).is_some() {
+            continue;
+        }
+        let Some(need) = decl.mtu.max(decl.children_mtu) else {
+            continue;
+        };
+        if let Some(p) = world.host.links.by_name(parent)
+            && p.mtu < need
+        {
+            out.push(format!(
+                "{} {} needs mtu {need}, but its parent {parent} has mtu {}, and underlay does not change a parent it did not make; raise {parent}'s mtu (ip link set {parent} mtu {need}, or where {parent} is configured), or lower {}'s",
+                decl.kind.name, decl.name, p.mtu, decl.name
+            ));
+        }
+    }
+    out
+}
+
+/// Everything that stops a run before its first change, each in words that say what to do:
+/// a parent underlay does not manage with too small an MTU, a namespace that would not outlive
+/// the run, a kind the kernel lacks.
+pub fn problems(
+    config: &Config,
+    rtnl: &mut Rtnl,
+    world: &crate::live::World,
+    plan: &Plan,
+    deadline: Instant,
+) -> Result<Vec<String>, Error> {
+    let mut out = mtu_problems(config, world);
+    if plan
+        .namespaces
+        .iter()
+        .any(|n| matches!(n, crate::plan::NetnsStep::Create(_)))
+        && let Err(why) = crate::netns::mounts_reach_the_host()
+    {
+        out.push(why);
+    }
+    for m in missing_kinds(rtnl, config, plan, deadline)? {
+        out.push(format!(
             "cannot create {} ({}): {}",
             m.links.join(", "),
             m.kind.name,
             kinds::missing_module_hint(m.kind)
         ));
     }
-    report::error("nothing was changed");
+    Ok(out)
 }

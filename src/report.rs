@@ -254,7 +254,7 @@ fn details(decl: &LinkDecl, parent: Option<&str>, mac: NewMac) -> String {
     if !summary.is_empty() {
         parts.push(summary);
     }
-    if let Some(mtu) = decl.mtu {
+    if let Some(mtu) = crate::plan::creation_mtu(decl) {
         parts.push(format!("mtu {mtu}"));
     }
     match mac {
@@ -303,6 +303,9 @@ pub fn why(blocked: &Blocked) -> String {
             "underlay made it, and someone renamed it {now}, which still holds its MAC; rename it \
              back (`ip link set {now} name NAME`), or delete {now} and underlay makes it anew"
         ),
+        Blocked::KernelWouldRefuse { why, fix } => {
+            format!("the kernel would refuse it: {why}; {fix}")
+        }
         Blocked::Flattened { parent, kind } => format!(
             "parent {parent} is {}, and the kernel would put this link on {parent}'s own parent \
              instead; give that as its parent",

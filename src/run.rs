@@ -252,33 +252,32 @@ pub fn apply(path: &str, options: &ApplyOptions) -> Result<u8, Error> {
         deadline,
         Needs::default(),
     )?;
+    // What the kernel or the machine would refuse stops the run before its first change; a
+    // dry run says the same, and exits the same.
+    let problems = preflight::problems(
+        &config,
+        &mut planned.sockets.host,
+        &planned.world,
+        &planned.plan,
+        deadline,
+    )?;
+    if !problems.is_empty() {
+        for problem in &problems {
+            report::error(problem);
+        }
+        report::error(if options.dry_run {
+            "apply would stop here, and change nothing"
+        } else {
+            "nothing was changed"
+        });
+        return Ok(EXIT_FAILED);
+    }
     if options.dry_run {
         let outcome = execute(&mut planned, Some(&config), Tense::Would, deadline)?;
         if planned.plan.is_noop() && outcome.failed == 0 {
             in_sync(&outcome);
         }
         return Ok(EXIT_OK);
-    }
-
-    // A namespace made here must outlive the run.
-    if planned
-        .plan
-        .namespaces
-        .iter()
-        .any(|n| matches!(n, plan::NetnsStep::Create(_)))
-        && let Err(why) = crate::netns::mounts_reach_the_host()
-    {
-        report::error(&why);
-        report::error("nothing was changed");
-        return Ok(EXIT_FAILED);
-    }
-
-    // A kind the kernel lacks fails the whole run before anything changes.
-    let missing =
-        preflight::missing_kinds(&mut planned.sockets.host, &config, &planned.plan, deadline)?;
-    if !missing.is_empty() {
-        preflight::report_missing(&missing);
-        return Ok(EXIT_FAILED);
     }
 
     let outcome = execute(&mut planned, Some(&config), Tense::Did, deadline)?;

@@ -98,12 +98,15 @@ fn killed_applies_always_converge_and_down_leaves_only_foreign_links() {
 #[test]
 fn a_link_the_kernel_refuses_fails_alone() {
     let Some(lab) = Lab::new() else { return };
-    // A macvlan cannot have a larger MTU than its parent (vp0: 1500).
-    lab.config("[macvlan ok0]\nparent = vp0\n\n[macvlan big0]\nparent = vp0\nmtu = 9000\n\n[macvlan ok1]\nparent = vp0\n");
+    // Someone gave vp1 the alternative name `big0`: the kernel refuses a new link by that name
+    // (File exists), which nothing underlay reads beforehand can foresee.
+    lab.ip(&["link", "property", "add", "dev", "vp1", "altname", "big0"]);
+    lab.config("[macvlan ok0]\nparent = vp0\n\n[macvlan big0]\nparent = vp0\n\n[macvlan ok1]\nparent = vp0\n");
     let run = lab.underlay(&["apply"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
-        run.stderr.contains("could not create macvlan big0"),
+        run.stderr
+            .contains("error: could not create macvlan big0 (parent vp0, mode bridge, mac "),
         "{run:?}"
     );
     assert!(
@@ -111,20 +114,43 @@ fn a_link_the_kernel_refuses_fails_alone() {
         "the rest proceeds"
     );
     assert!(
-        lab.link("big0").is_none(),
+        lab.ip(&["-o", "link", "show"])
+            .lines()
+            .all(|l| !l.contains(": big0")),
         "either fully applied or never created"
     );
     // Nothing half-made is recorded: down removes the two that exist and nothing else.
     let run = lab.underlay(&["down"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(lab.link("ok0").is_none() && lab.link("ok1").is_none());
-    // Fixing the config lets the next run finish the job.
+    assert!(lab.link("vp1").is_some());
+    // Once the name is free, the next run finishes the job.
+    lab.ip(&["link", "property", "del", "dev", "vp1", "altname", "big0"]);
     lab.config("[macvlan ok0]\nparent = vp0\n\n[macvlan big0]\nparent = vp0\nmtu = 1400\n");
     assert_eq!(lab.underlay(&["apply"]).code, 0);
     assert_eq!(
         field(&lab.link("big0").unwrap(), "mtu").as_deref(),
         Some("1400")
     );
+}
+
+/// A link whose MTU would be above its parent's, where underlay does not manage the parent,
+/// stops the run before any change, naming the parent and its MTU.
+#[test]
+fn an_mtu_above_an_unmanaged_parents_stops_the_run_before_any_change() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config("[macvlan ok0]\nparent = vp0\n\n[macvlan big0]\nparent = vp0\nmtu = 9000\n");
+    for args in [&["apply", "--dry-run"][..], &["apply"][..]] {
+        let run = lab.underlay(args);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr.contains(
+                "error: macvlan big0 needs mtu 9000, but its parent vp0 has mtu 1500, and underlay does not change a parent it did not make; raise vp0's mtu"
+            ),
+            "{run:?}"
+        );
+    }
+    assert!(lab.link("ok0").is_none(), "nothing was changed");
 }
 
 #[test]

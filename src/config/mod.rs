@@ -38,9 +38,15 @@ pub struct LinkDecl {
     pub name: String,
     /// The section header's line (for implicit links: the line of the `parent` key naming them).
     pub line: usize,
+    /// The lines of the keys whole-file checks point at, where given.
+    pub mtu_line: Option<usize>,
+    pub mac_line: Option<usize>,
     pub kind: &'static Kind,
     pub parent: Option<String>,
     pub mtu: Option<u32>,
+    /// The largest MTU a declared link stacked on this one needs (the kernel keeps a VLAN's,
+    /// macvlan's or ipvlan's MTU at most its parent's): this link's MTU is raised to it.
+    pub children_mtu: Option<u32>,
     pub mac: MacChoice,
     /// Whether `mac` was given, rather than the kind's default. A link underlay adopts keeps its
     /// MAC unless the config names one: its DHCP leases may depend on it.
@@ -199,8 +205,11 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
     let before = problems.len();
     let links = sort_parents_first(links, &parent_lines, &mut problems);
     // In a parent cycle every link would be on one of its own family: one error says it.
+    let mut links = links;
     if problems.len() == before {
         refuse_flattened(&links, &parent_lines, &mut problems);
+        check_siblings(&links, &parent_lines, &mut problems);
+        check_mtus(&mut links, &mut problems);
     }
     l3::check_all(&links, &mut problems);
     for (name, line) in &hotplug_parents {
@@ -271,6 +280,8 @@ fn parse_link(
             parent_lines.insert(name.clone(), line);
         }
     }
+    let mtu_line = r.line_of("mtu");
+    let mac_line = r.line_of("mac");
     let mtu = r.number("mtu", 68, 65535).map(|n| n as u32);
     let mac_explicit = r.line_of("mac").is_some();
     let mac = match kind.default_mac {
@@ -322,9 +333,12 @@ fn parse_link(
     Some(LinkDecl {
         name,
         line: section.line,
+        mtu_line,
+        mac_line,
         kind,
         parent,
         mtu,
+        children_mtu: None,
         mac,
         mac_explicit,
         up,
@@ -376,9 +390,12 @@ fn add_implicit_parents(
                     links.push(LinkDecl {
                     name: parent.clone(),
                     line,
+                    mtu_line: None,
+                    mac_line: None,
                     kind,
                     parent: Some(grandparent),
                     mtu: None,
+                    children_mtu: None,
                     mac: kind.default_mac.unwrap_or(MacChoice::Kernel),
                     mac_explicit: false,
                     up: true,
@@ -430,6 +447,117 @@ fn refuse_flattened(
                 kinds::a(link.kind.name)
             ),
         ));
+    }
+}
+
+/// What the kernel refuses among links on one parent, found before any change: a parent
+/// carries macvlans or ipvlans, not both; a passthru macvlan is alone on its parent; and no two
+/// links have the same fixed MAC.
+fn check_siblings(
+    links: &[LinkDecl],
+    parent_lines: &HashMap<String, usize>,
+    problems: &mut Problems,
+) {
+    let label = |l: &LinkDecl| format!("[{} {}]", l.kind.name, l.name);
+    let line_of = |l: &LinkDecl| parent_lines.get(&l.name).copied().unwrap_or(l.line);
+    let mut on: HashMap<&str, Vec<&LinkDecl>> = HashMap::new();
+    for link in links {
+        if let (Some(parent), Some(_)) = (link.parent.as_deref(), link.kind.flattens) {
+            on.entry(parent).or_default().push(link);
+        }
+    }
+    for (parent, children) in &on {
+        let Some(first) = children.first() else {
+            continue;
+        };
+        for other in children.iter().skip(1) {
+            if other.kind.flattens != first.kind.flattens {
+                problems.push(ConfigError::in_section(
+                    line_of(other),
+                    &label(other),
+                    Some("parent"),
+                    format!(
+                        "{parent} already carries {} {} (line {}); a parent carries macvlan-like or ipvlan-like links, not both: give one of them another parent",
+                        first.kind.name,
+                        first.name,
+                        line_of(first)
+                    ),
+                ));
+            }
+        }
+        let same_family = |l: &&&LinkDecl, alone: &LinkDecl| {
+            l.name != alone.name && l.kind.flattens == alone.kind.flattens
+        };
+        for alone in children.iter().filter(|l| l.settings.takes_parent_alone()) {
+            if let Some(other) = children.iter().find(|l| same_family(l, alone)) {
+                problems.push(ConfigError::in_section(
+                    line_of(alone),
+                    &label(alone),
+                    Some("parent"),
+                    format!(
+                        "passthru takes {parent} over alone, but {} {} (line {}) sits on {parent} too; give one of them another parent, or another mode",
+                        other.kind.name,
+                        other.name,
+                        line_of(other)
+                    ),
+                ));
+            }
+        }
+    }
+    let mut fixed: HashMap<crate::mac::MacAddr, &LinkDecl> = HashMap::new();
+    for link in links {
+        if let MacChoice::Fixed(mac) = link.mac {
+            if let Some(first) = fixed.get(&mac) {
+                problems.push(ConfigError::in_section(
+                    link.mac_line.unwrap_or(link.line),
+                    &label(link),
+                    Some("mac"),
+                    format!(
+                        "{mac} is already the MAC of {} (line {}); each link needs its own",
+                        first.name,
+                        first.mac_line.unwrap_or(first.line)
+                    ),
+                ));
+            } else {
+                fixed.insert(mac, link);
+            }
+        }
+    }
+}
+
+/// Each link's MTU must fit under its parent's. A parent the config declares without an MTU
+/// is raised to what its children need (as systemd-networkd raises a netdev's lower device);
+/// one declared with a smaller MTU is a mistake.
+fn check_mtus(links: &mut [LinkDecl], problems: &mut Problems) {
+    let index: HashMap<String, usize> = links
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name.clone(), i))
+        .collect();
+    // Children come after their parents: walk backwards, passing each need up one level.
+    for i in (0..links.len()).rev() {
+        let need = links[i].mtu.max(links[i].children_mtu);
+        let (Some(need), Some(&p)) = (need, links[i].parent.as_deref().and_then(|p| index.get(p)))
+        else {
+            continue;
+        };
+        match links[p].mtu {
+            Some(parent_mtu) if parent_mtu < need => {
+                let child = &links[i];
+                problems.push(ConfigError::in_section(
+                    child.mtu_line.unwrap_or(child.line),
+                    &format!("[{} {}]", child.kind.name, child.name),
+                    Some("mtu"),
+                    format!(
+                        "{need} is above the mtu of its parent {} ({parent_mtu}, line {}); raise {}'s mtu or lower this one",
+                        links[p].name,
+                        links[p].mtu_line.unwrap_or(links[p].line),
+                        links[p].name
+                    ),
+                ));
+            }
+            _ => links[p].children_mtu = links[p].children_mtu.max(Some(need)),
+        }
     }
 }
 

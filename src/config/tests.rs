@@ -87,7 +87,7 @@ fn the_issue_example_parses() {
         nopromisc = no\n\
         \n\
         [ipvlan iv0]\n\
-        parent = eth1\n\
+        parent = eth2\n\
         mode = l2\n\
         flag = bridge\n\
         \n\

@@ -324,6 +324,11 @@ impl KindSettings for MacvlanSettings {
         // passthru takes the lower device over, MAC included.
         self.mode == Mode::Passthru
     }
+
+    fn takes_parent_alone(&self) -> bool {
+        // The kernel refuses a passthru macvlan beside any other on the same lower device.
+        self.mode == Mode::Passthru
+    }
 }
 
 fn macs(list: &[MacAddr]) -> String {

@@ -125,6 +125,11 @@ pub trait KindSettings: fmt::Debug {
     fn inherits_parent_mac(&self) -> bool {
         false
     }
+    /// Whether a link with these settings must be the only one of its family on its parent
+    /// (a passthru macvlan takes the parent over).
+    fn takes_parent_alone(&self) -> bool {
+        false
+    }
 }
 
 pub fn by_name(name: &str) -> Option<&'static Kind> {

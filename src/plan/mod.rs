@@ -63,6 +63,8 @@ pub enum Blocked {
     /// Its parent is of its own family (a macvlan on a macvlan): the kernel would put it on the
     /// parent's parent.
     Flattened { parent: String, kind: String },
+    /// The kernel would refuse to make it, for `why`; `fix` says what to change.
+    KernelWouldRefuse { why: String, fix: String },
 }
 
 impl Blocked {
@@ -351,6 +353,93 @@ fn removal(
     }
 }
 
+/// Why the kernel would refuse to make `decl` on `parent` with `mac`, checked before anything
+/// is deleted or made: a parent carries macvlan-like or ipvlan-like links, not both; a
+/// passthru macvlan is alone on its parent; a MAC is one link's only. `replacing` is the link a
+/// re-creation deletes first; links `removals` delete do not count either.
+fn refusal(
+    decl: &LinkDecl,
+    parent: Option<i32>,
+    mac: NewMac,
+    replacing: Option<i32>,
+    world: &World,
+    removals: &[Removal],
+) -> Option<Blocked> {
+    let netns = decl.l3.netns.as_deref();
+    let going = |ns: Option<&str>, l: &LiveLink| {
+        (ns == netns && Some(l.index) == replacing)
+            || removals.iter().any(|r| {
+                r.blocked.is_none() && r.owned.netns.as_deref() == ns && r.owned.index == l.index
+            })
+    };
+    if let (Some(family), Some(parent)) = (decl.kind.flattens, parent) {
+        let mut on_parent: Vec<(Option<&str>, &LiveLink)> =
+            world.host.links.uppers(parent).map(|l| (None, l)).collect();
+        for (name, view) in &world.named {
+            on_parent.extend(
+                view.links
+                    .uppers_elsewhere(None, parent)
+                    .map(|l| (Some(name.as_str()), l)),
+            );
+        }
+        for (ns, l) in on_parent {
+            if going(ns, l) {
+                continue;
+            }
+            let LiveKind::Known { kind, settings } = &l.kind else {
+                continue;
+            };
+            let Some(theirs) = kind.flattens else {
+                continue;
+            };
+            let alone = |s: &Result<
+                std::rc::Rc<dyn crate::kinds::KindSettings>,
+                std::rc::Rc<str>,
+            >| { s.as_ref().is_ok_and(|s| s.takes_parent_alone()) };
+            let why = if theirs != family {
+                Some(format!(
+                    "{} carries {} {}, and a parent carries macvlan-like or ipvlan-like links, not both",
+                    decl.parent.as_deref().unwrap_or_default(),
+                    kind.name,
+                    l.name
+                ))
+            } else if decl.settings.takes_parent_alone() || alone(settings) {
+                Some(format!(
+                    "{} carries {} {}, and a passthru macvlan must be alone on its parent",
+                    decl.parent.as_deref().unwrap_or_default(),
+                    kind.name,
+                    l.name
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Some(Blocked::KernelWouldRefuse {
+                    why,
+                    fix: "give one of them another parent".into(),
+                });
+            }
+        }
+    }
+    if let NewMac::Chosen(mac) = mac {
+        let holders = std::iter::once((None, &world.host))
+            .chain(world.named.iter().map(|(n, v)| (Some(n.as_str()), v)));
+        for (ns, view) in holders {
+            if let Some(l) = view
+                .links
+                .links()
+                .find(|l| l.mac == Some(mac) && !going(ns, l))
+            {
+                return Some(Blocked::KernelWouldRefuse {
+                    why: format!("its MAC {mac} is already {}'s", l.name),
+                    fix: "give it another `mac`".into(),
+                });
+            }
+        }
+    }
+    None
+}
+
 /// underlay's live link in `netns` that was recorded as `name` but is called something else now.
 fn renamed<'w>(
     name: &str,
@@ -396,6 +485,33 @@ pub fn make(inputs: &Inputs) -> Plan {
         plan.namespaces.push(NetnsStep::Create(ns));
     }
 
+    // Links the config no longer declares go first; what they leave free (a MAC, room on a
+    // parent) counts for what is made after them.
+    if inputs.scope.is_none() {
+        for owned in inputs.record.links() {
+            let ns = owned.netns.as_deref();
+            let Some(l) = world
+                .view(ns)
+                .and_then(|v| v.links.by_index(owned.index))
+                .filter(|l| owned.same_link(ns, l))
+            else {
+                continue;
+            };
+            // Declared under the name underlay gave it (even if someone renamed it since).
+            let declared = config
+                .link(&owned.name)
+                .is_some_and(|d| d.l3.netns.as_deref() == ns);
+            if !declared {
+                plan.removals.push(removal(
+                    owned,
+                    l,
+                    RemovalWhy::Undeclared,
+                    world,
+                    inputs.record,
+                ));
+            }
+        }
+    }
     for i in in_scope(config, inputs.scope) {
         let decl = &config.links[i];
         let netns = decl.l3.netns.as_deref();
@@ -489,11 +605,17 @@ pub fn make(inputs: &Inputs) -> Plan {
                 Some(now) => Action::Blocked(Blocked::Renamed {
                     now: now.name.to_string(),
                 }),
-                None => Action::Create {
-                    index: take_index(),
-                    parent,
-                    mac: creation_mac(decl, inputs),
-                },
+                None => {
+                    let mac = creation_mac(decl, inputs);
+                    match refusal(decl, parent, mac, None, world, &plan.removals) {
+                        Some(blocked) => Action::Blocked(blocked),
+                        None => Action::Create {
+                            index: take_index(),
+                            parent,
+                            mac,
+                        },
+                    }
+                }
             },
             Some(l) => {
                 let diffs = differences(decl, l, parent, owned, inputs);
@@ -516,6 +638,16 @@ pub fn make(inputs: &Inputs) -> Plan {
                     }
                 } else if !owned {
                     Action::Conflict { diffs }
+                } else if let Some(blocked) = refusal(
+                    decl,
+                    parent,
+                    creation_mac(decl, inputs),
+                    Some(l.index),
+                    world,
+                    &plan.removals,
+                ) {
+                    // The new link could not be made: keep the old one.
+                    Action::Blocked(blocked)
                 } else {
                     let old = inputs
                         .record
@@ -576,31 +708,6 @@ pub fn make(inputs: &Inputs) -> Plan {
         });
     }
 
-    if inputs.scope.is_none() {
-        for owned in inputs.record.links() {
-            let ns = owned.netns.as_deref();
-            let Some(l) = world
-                .view(ns)
-                .and_then(|v| v.links.by_index(owned.index))
-                .filter(|l| owned.same_link(ns, l))
-            else {
-                continue;
-            };
-            // Declared under the name underlay gave it (even if someone renamed it since).
-            let declared = config
-                .link(&owned.name)
-                .is_some_and(|d| d.l3.netns.as_deref() == ns);
-            if !declared {
-                plan.removals.push(removal(
-                    owned,
-                    l,
-                    RemovalWhy::Undeclared,
-                    world,
-                    inputs.record,
-                ));
-            }
-        }
-    }
     sort_removals(&mut plan.removals, world);
     plan
 }
@@ -801,7 +908,7 @@ pub fn differences(
             ));
         }
     }
-    if let Some(mtu) = decl.mtu
+    if let Some(mtu) = wanted_mtu(decl, l.mtu)
         && mtu != l.mtu
     {
         diffs.push(Difference::new(Attribute::Mtu, l.mtu, mtu, Fix::InPlace));
@@ -828,6 +935,21 @@ pub fn differences(
     diffs
 }
 
+/// The MTU a live link with MTU `live` should have: the config's, or else raised to what the
+/// links on it need.
+fn wanted_mtu(decl: &LinkDecl, live: u32) -> Option<u32> {
+    decl.mtu.or(decl.children_mtu.filter(|need| *need > live))
+}
+
+/// The MTU to create a link with: the config's or, for a link without a parent (whose kernel
+/// default is 1500), what the links on it need. A link on a parent starts with its parent's
+/// MTU, which is enough for its children (the parent is raised first, or the run stops).
+pub fn creation_mtu(decl: &LinkDecl) -> Option<u32> {
+    decl.mtu.or(decl
+        .children_mtu
+        .filter(|need| !decl.kind.takes_parent && *need > 1500))
+}
+
 /// The in-place change that removes `diffs`.
 fn change_for(
     decl: &LinkDecl,
@@ -839,7 +961,7 @@ fn change_for(
     let mut kind_specific = false;
     for d in diffs {
         match d.attribute {
-            Attribute::Mtu => change.mtu = decl.mtu,
+            Attribute::Mtu => change.mtu = wanted_mtu(decl, l.mtu),
             Attribute::Mac => change.mac = expected_mac(decl, inputs),
             Attribute::Up => change.up = Some(decl.up),
             Attribute::Group => change.group = Some(0),

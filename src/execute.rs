@@ -407,6 +407,8 @@ impl Executor<'_> {
             return Ok(failed);
         };
         let max_depth = plan.links.iter().map(|l| l.depth).max().unwrap_or(0);
+        // The links made or changed, by their place in the plan, to read back at the end.
+        let mut made: Vec<usize> = Vec::new();
         for depth in 0..=max_depth {
             let mut batch: Vec<(usize, Option<Owned>)> = Vec::new();
             let mut items: Batch = Vec::new();
@@ -435,6 +437,9 @@ impl Executor<'_> {
                     failed.insert(lp.decl);
                     self.outcome.failed += 1;
                     continue;
+                }
+                for d in &lp.unsupported {
+                    report::warning(&report::unsupported(decl, d));
                 }
                 match &lp.action {
                     Action::InSync { .. } | Action::External { .. } => self.outcome.in_sync += 1,
@@ -546,6 +551,7 @@ impl Executor<'_> {
                 match result {
                     Ok(()) => {
                         self.say(&step);
+                        made.push(*n);
                         if owned.is_some() {
                             self.outcome.created += 1;
                         } else {
@@ -568,7 +574,66 @@ impl Executor<'_> {
             }
             self.save()?;
         }
+        self.read_back(plan, config, &made)?;
         Ok(failed)
+    }
+
+    /// After the links are made and changed, read them back: an attribute the kernel accepted
+    /// but did not keep (an older kernel drops what it does not know, without a word) is said
+    /// at once, with the kernel version it needs where that is known.
+    fn read_back(&mut self, plan: &Plan, config: &Config, made: &[usize]) -> Result<(), Error> {
+        if !self.real() || made.is_empty() {
+            return Ok(());
+        }
+        let mut namespaces: Vec<Option<String>> = made
+            .iter()
+            .map(|n| config.links[plan.links[*n].decl].l3.netns.clone())
+            .collect();
+        namespaces.sort();
+        namespaces.dedup();
+        for ns in namespaces {
+            let Some(now) = self.sockets.snapshot(ns.as_deref(), self.deadline)? else {
+                continue;
+            };
+            for n in made {
+                let lp = &plan.links[*n];
+                let decl = &config.links[lp.decl];
+                if decl.l3.netns != ns {
+                    continue;
+                }
+                let Some(live) = now.by_name(&decl.name) else {
+                    continue;
+                };
+                let mut diffs = live
+                    .settings_of(decl.kind)
+                    .map(|s| decl.settings.compare(s))
+                    .unwrap_or_default();
+                if let Some(mtu) = crate::plan::creation_mtu(decl).or(decl.mtu)
+                    && mtu != live.mtu
+                {
+                    diffs.push(kinds::Difference::new(
+                        kinds::Attribute::Mtu,
+                        live.mtu,
+                        mtu,
+                        kinds::Fix::InPlace,
+                    ));
+                }
+                for d in diffs {
+                    let line = match d.fix {
+                        kinds::Fix::NeedsKernel(_) => report::unsupported(decl, &d),
+                        _ => format!(
+                            "the kernel did not keep {} {} on {} (it has {})",
+                            d.attribute,
+                            d.want,
+                            LinkRef::of(decl),
+                            d.have
+                        ),
+                    };
+                    report::warning(&line);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Addresses and routes, in bring-up order: stale ones out, then addresses in, then routes

@@ -283,6 +283,30 @@ pub fn changes(diffs: &[Difference]) -> String {
     out
 }
 
+/// An attribute this kernel does not have: what it is, and what Linux it needs.
+pub fn unsupported(decl: &LinkDecl, d: &Difference) -> String {
+    let since = match d.fix {
+        crate::kinds::Fix::NeedsKernel(version) => format!("; it needs Linux {version}"),
+        _ => String::new(),
+    };
+    format!(
+        "this kernel ({}) does not have {} for {}: {} runs without {} {}{since}",
+        kernel_release(),
+        d.attribute,
+        decl.kind.name,
+        decl.name,
+        d.attribute,
+        d.want
+    )
+}
+
+/// `uname -r`.
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|r| r.trim().to_string())
+        .unwrap_or_else(|_| "this one".into())
+}
+
 /// Why a link is not set up this run.
 pub fn why(blocked: &Blocked) -> String {
     match blocked {

@@ -308,10 +308,18 @@ impl KindSettings for MacvlanSettings {
                 Fix::InPlace,
             ));
         }
-        if let (Some(w), Some(h)) = (self.bcqueuelen, live.bcqueuelen)
-            && w != h
-        {
-            out.push(Difference::setting("bcqueuelen", h, w, Fix::InPlace));
+        match (self.bcqueuelen, live.bcqueuelen) {
+            (Some(w), Some(h)) if w != h => {
+                out.push(Difference::setting("bcqueuelen", h, w, Fix::InPlace))
+            }
+            // Kernels before 5.11 neither take nor report it (IFLA_MACVLAN_BC_QUEUE_LEN).
+            (Some(w), None) => out.push(Difference::setting(
+                "bcqueuelen",
+                "none",
+                w,
+                Fix::NeedsKernel("5.11"),
+            )),
+            _ => {}
         }
         out
     }

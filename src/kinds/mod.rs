@@ -242,6 +242,9 @@ pub enum Fix {
     InPlace,
     /// Only a new link has it: delete and create.
     Recreate,
+    /// This kernel does not have it: it needs Linux of this version. Nothing underlay sends
+    /// changes that, so it is said, not done.
+    NeedsKernel(&'static str),
 }
 
 /// One attribute that differs: what the kernel has, and what the config wants.

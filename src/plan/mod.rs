@@ -142,6 +142,8 @@ impl Action {
 pub struct LinkPlan {
     /// Index into `Config::links`.
     pub decl: usize,
+    /// What the config asks for that this kernel does not have (said, not done).
+    pub unsupported: Vec<Difference>,
     /// 0 for links whose parent is not declared, parent's depth + 1 otherwise.
     pub depth: usize,
     pub action: Action,
@@ -527,6 +529,7 @@ pub fn make(inputs: &Inputs) -> Plan {
             outcome.insert(&decl.name, Err(false));
             plan.links.push(LinkPlan {
                 decl: i,
+                unsupported: Vec::new(),
                 depth: d,
                 action: Action::Blocked(Blocked::NotANamespace {
                     netns: ns.to_string(),
@@ -548,6 +551,7 @@ pub fn make(inputs: &Inputs) -> Plan {
             outcome.insert(&decl.name, Ok(l.index));
             plan.links.push(LinkPlan {
                 decl: i,
+                unsupported: Vec::new(),
                 depth: d,
                 action: Action::External { index: l.index },
                 l3: None,
@@ -592,6 +596,7 @@ pub fn make(inputs: &Inputs) -> Plan {
                 outcome.insert(&decl.name, Err(blocked.is_later()));
                 plan.links.push(LinkPlan {
                     decl: i,
+                    unsupported: Vec::new(),
                     depth: d,
                     action: Action::Blocked(blocked),
                     l3: None,
@@ -600,6 +605,7 @@ pub fn make(inputs: &Inputs) -> Plan {
             }
         };
 
+        let mut unsupported = Vec::new();
         let action = match live {
             None => match renamed(&decl.name, netns, world, inputs.record) {
                 Some(now) => Action::Blocked(Blocked::Renamed {
@@ -618,7 +624,11 @@ pub fn make(inputs: &Inputs) -> Plan {
                 }
             },
             Some(l) => {
-                let diffs = differences(decl, l, parent, owned, inputs);
+                let (lacking, diffs): (Vec<_>, Vec<_>) =
+                    differences(decl, l, parent, owned, inputs)
+                        .into_iter()
+                        .partition(|d| matches!(d.fix, Fix::NeedsKernel(_)));
+                unsupported = lacking;
                 if diffs.is_empty() {
                     Action::InSync {
                         index: l.index,
@@ -702,6 +712,7 @@ pub fn make(inputs: &Inputs) -> Plan {
         });
         plan.links.push(LinkPlan {
             decl: i,
+            unsupported,
             depth: d,
             action,
             l3,

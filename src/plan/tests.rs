@@ -531,3 +531,36 @@ fn a_link_whose_kind_data_cannot_be_read_is_never_in_sync() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn what_an_older_kernel_lacks_is_said_and_never_sent() {
+    // A 5.10 kernel neither takes nor reports bcqueuelen: the live macvlan has none.
+    let c = config("[macvlan mv0]\nparent = eth0\nbcqueuelen = 1000\n");
+    let live = Snapshot::from_links([
+        nic(2, "eth0"),
+        macvlan(5, "mv0", 2, Mode::Bridge, stable("mv0")),
+    ]);
+    let mut record = empty_record();
+    owned(&mut record, live.by_name("mv0").unwrap());
+    let plan = plan_of(&c, &live, &record);
+    let lp = plan
+        .links
+        .iter()
+        .find(|l| c.links[l.decl].name == "mv0")
+        .unwrap();
+    assert!(
+        matches!(lp.action, Action::InSync { .. }),
+        "{:?}",
+        lp.action
+    );
+    assert_eq!(lp.unsupported.len(), 1);
+    assert_eq!(lp.unsupported[0].fix, Fix::NeedsKernel("5.11"));
+    assert!(plan.is_noop(), "nothing to send, so check stays clean");
+    let said = lines(&plan, &c, &live, &record);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("warning: this kernel (")
+            && said[0].ends_with("does not have bcqueuelen for macvlan: mv0 runs without bcqueuelen 1000; it needs Linux 5.11"),
+        "{said:?}"
+    );
+}

@@ -70,8 +70,14 @@ pub fn raise_file_limit() {
 pub fn validate(path: &str) -> Result<u8, Error> {
     let config = config::load(path, Trust::Ignore)?;
     let implicit = config.links.iter().filter(|l| l.implicit).count();
+    let drop_ins = config.files.len().saturating_sub(1);
+    let read = if drop_ins == 0 {
+        path.to_string()
+    } else {
+        format!("{path} and {}", report::count(drop_ins, "drop-in"))
+    };
     let mut text = format!(
-        "{path}: ok, {}",
+        "{read}: ok, {}",
         report::count(config.links.len() - implicit, "link")
     );
     if implicit > 0 {

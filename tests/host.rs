@@ -686,3 +686,58 @@ fn rough_edges_a_new_user_hit() {
     assert_eq!(lab.underlay(&["down"]).stdout, "deleted macvlan mv0\n");
     assert_eq!(lab.underlay(&["down"]).stdout, "nothing to delete\n");
 }
+
+/// Drop-ins: `underlay.d/*.conf` beside `underlay.conf`, read after it in lexical order, are one
+/// config with it. Every error names its own file and line; a name declared in two files names
+/// both.
+#[test]
+fn drop_in_files_add_links_and_name_their_own_lines() {
+    let Some(lab) = Lab::new() else { return };
+    let main = lab.config("[macvlan a]\nparent = vp0\n");
+    let dir = lab.dir.join("underlay.d");
+    std::fs::create_dir(&dir).unwrap();
+    common::set_mode(&dir, 0o755);
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        common::set_mode(&p, 0o644);
+        p.to_string_lossy().into_owned()
+    };
+    write("20-c.conf", "[macvlan c]\nparent = vp0\nmtu = 1400\n");
+    write("10-b.conf", "[macvlan b]\nparent = vp0\n");
+    write("notes.txt", "[bogus x]\n");
+    let run = lab.underlay(&["validate"]);
+    assert_eq!(
+        run.stdout,
+        format!("{main} and 2 drop-ins: ok, 3 links\n"),
+        "{run:?}"
+    );
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let order: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("created macvlan "))
+        .map(|l| &l[..1])
+        .collect();
+    assert_eq!(
+        order,
+        ["a", "b", "c"],
+        "main file first, then drop-ins in order"
+    );
+
+    let bad = write(
+        "30-d.conf",
+        "\n[macvlan d]\nparent = vp0\nmtu = 9\n[macvlan b]\nparent = vp0\n",
+    );
+    let run = lab.underlay(&["validate"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: {bad}:4: [macvlan d] mtu: 9 is out of range 68..65535\n\
+             error: {bad}:5: [macvlan b]: `b` is already declared on {}:1; each interface may be declared once\n",
+            dir.join("10-b.conf").display()
+        )
+    );
+}

@@ -376,25 +376,27 @@ fn not_a_gateway(gw: &IpAddr, l3: &L3) -> Option<String> {
 pub fn check_all(links: &[LinkDecl], problems: &mut Problems) {
     let by_name: std::collections::HashMap<&str, &LinkDecl> =
         links.iter().map(|l| (l.name.as_str(), l)).collect();
-    let mut seen: std::collections::HashMap<IpAddr, (&str, usize)> =
+    let mut seen: std::collections::HashMap<IpAddr, (&str, usize, usize)> =
         std::collections::HashMap::new();
     // (netns, destination, table, metric) -> (link, line)
     type RouteKey = (Option<String>, IpNet, u32, u32);
-    let mut routes: std::collections::HashMap<RouteKey, (String, usize)> =
+    let mut routes: std::collections::HashMap<RouteKey, (String, usize, usize)> =
         std::collections::HashMap::new();
     for link in links {
+        problems.in_file(link.file);
         let label = format!("[{} {}]", link.kind.name, link.name);
         for a in &link.l3.addresses {
             let ip = a.net.addr();
-            if let Some((other, line)) = seen.get(&ip) {
+            if let Some((other, file, line)) = seen.get(&ip) {
+                let first = problems.place(*file, *line);
                 problems.push(ConfigError::in_section(
                     a.line,
                     &label,
                     Some("address"),
-                    format!("{ip} is already the address of {other} (line {line}); each address may be used once"),
+                    format!("{ip} is already the address of {other} ({first}); each address may be used once"),
                 ));
             } else {
-                seen.insert(ip, (&link.name, a.line));
+                seen.insert(ip, (&link.name, link.file, a.line));
             }
         }
         for r in &link.l3.routes {
@@ -459,18 +461,21 @@ pub fn check_all(links: &[LinkDecl], problems: &mut Problems) {
             let route = &r.route;
             let key = (link.l3.netns.clone(), route.dst, route.table, route.metric);
             match routes.get(&key) {
-                Some((other, line)) => problems.push(ConfigError::in_section(
-                    r.line,
-                    &label,
-                    Some(r.key),
-                    format!(
-                        "a second route to {} in table {} with metric {} (the first is {other}'s, line {line}); \
-                         the kernel keeps one: give one of them another metric",
-                        route.dst, route.table, route.metric
-                    ),
-                )),
+                Some((other, file, line)) => {
+                    let first = problems.place(*file, *line);
+                    problems.push(ConfigError::in_section(
+                        r.line,
+                        &label,
+                        Some(r.key),
+                        format!(
+                            "a second route to {} in table {} with metric {} (the first is {other}'s, {first}); \
+                             the kernel keeps one: give one of them another metric",
+                            route.dst, route.table, route.metric
+                        ),
+                    ))
+                }
                 None => {
-                    routes.insert(key, (link.name.clone(), r.line));
+                    routes.insert(key, (link.name.clone(), link.file, r.line));
                 }
             }
         }

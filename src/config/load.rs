@@ -21,13 +21,73 @@ pub enum Trust {
     Ignore,
 }
 
-/// Read and validate the config at `path`.
+/// Read and validate the config at `path` and its drop-ins: every `*.conf` in the directory
+/// beside it named after it (`/etc/underlay.d/` for `/etc/underlay.conf`), in lexical order,
+/// so packages and scripts can add links without editing the main file. Each file is checked
+/// and read the same way.
 pub fn load(path: &str, trust: Trust) -> Result<Config, Error> {
-    let bytes = read(path, trust)?;
-    super::parse(&bytes).map_err(|problems| Error::Config {
+    let mut files = vec![(path.to_string(), read(path, trust)?)];
+    for drop_in in drop_ins(path)? {
+        let bytes = read(&drop_in, trust)?;
+        files.push((drop_in, bytes));
+    }
+    let sources: Vec<super::Source> = files
+        .iter()
+        .map(|(p, bytes)| super::Source {
+            path: Some(p),
+            bytes,
+        })
+        .collect();
+    let mut config = super::parse_files(&sources).map_err(|problems| Error::Config {
         path: path.to_string(),
         problems,
-    })
+    })?;
+    config.files = files.into_iter().map(|(p, _)| p).collect();
+    Ok(config)
+}
+
+/// The drop-in directory of the config at `path`: `NAME.d` beside `NAME.conf`.
+pub fn drop_in_dir(path: &str) -> std::path::PathBuf {
+    let p = Path::new(path);
+    let stem = p
+        .file_stem()
+        .map_or("underlay".into(), |s| s.to_string_lossy());
+    p.with_file_name(format!("{stem}.d"))
+}
+
+/// The drop-in files of the config at `path`, in lexical (byte) order.
+fn drop_ins(path: &str) -> Result<Vec<String>, Error> {
+    let dir = drop_in_dir(path);
+    let shown = dir.display().to_string();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(Error::ConfigFile {
+                path: shown,
+                problem: format!(
+                    "cannot read the drop-in directory: {}; make it a directory of *.conf files, or remove it",
+                    os_text(&e)
+                ),
+            });
+        }
+    };
+    let mut names: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "conf")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    names.sort_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
+    Ok(names.into_iter().map(|p| p.display().to_string()).collect())
 }
 
 /// Open the file once: non-blocking (a FIFO must not hang the run), never as a controlling

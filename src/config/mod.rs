@@ -31,6 +31,8 @@ pub struct Config {
     pub links: Vec<LinkDecl>,
     /// Position of each link in `links`, by name.
     by_name: HashMap<String, usize>,
+    /// The files it was read from: the main file, then its drop-ins.
+    pub files: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -38,6 +40,8 @@ pub struct LinkDecl {
     pub name: String,
     /// The section header's line (for implicit links: the line of the `parent` key naming them).
     pub line: usize,
+    /// Which of the config's files declares it (0: the main file).
+    pub file: usize,
     /// The lines of the keys whole-file checks point at, where given.
     pub mtu_line: Option<usize>,
     pub mac_line: Option<usize>,
@@ -87,10 +91,33 @@ impl Config {
     }
 }
 
+/// One file of a config: the main file, or a drop-in.
+pub struct Source<'a> {
+    /// Its path, for messages; `None`: the one the caller names when it renders them.
+    pub path: Option<&'a str>,
+    pub bytes: &'a [u8],
+}
+
 /// Parse and validate a whole config file. On failure, every problem found, in line order.
 pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
-    let mut problems = Problems::default();
-    let sections = ini::lex(bytes, &mut problems);
+    parse_files(&[Source { path: None, bytes }])
+}
+
+/// Parse and validate a config read from several files, the main one first: they are one
+/// config, and every problem names its own file and line.
+pub fn parse_files(sources: &[Source]) -> Result<Config, Vec<ConfigError>> {
+    let mut problems =
+        Problems::for_files(sources.iter().map(|s| s.path.map(str::to_string)).collect());
+    let mut sections = Vec::new();
+    for (order, source) in sources.iter().enumerate() {
+        problems.in_file(order);
+        let mut lexed = ini::lex(source.bytes, &mut problems);
+        for section in &mut lexed {
+            section.file = order;
+        }
+        sections.extend(lexed);
+    }
+    problems.in_file(0);
     if sections.is_empty() && problems.is_empty() {
         problems.push(ConfigError::file(
             "the file declares nothing; add a link section such as [macvlan mv0] \
@@ -100,24 +127,26 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
     }
 
     let mut wait_secs = DEFAULT_WAIT_SECS;
-    let mut hotplug_parents: Vec<(String, usize)> = Vec::new();
-    let mut global_line: Option<usize> = None;
+    let mut hotplug_parents: Vec<(String, usize, usize)> = Vec::new();
+    let mut global_line: Option<(usize, usize)> = None;
     let mut links: Vec<LinkDecl> = Vec::new();
-    let mut declared: HashMap<String, usize> = HashMap::new();
+    let mut declared: HashMap<String, (usize, usize)> = HashMap::new();
     // Lines of the `parent` keys, for errors about the parent relation.
     let mut parent_lines: HashMap<String, usize> = HashMap::new();
 
     for section in &sections {
+        problems.in_file(section.file);
         if section.word == "global" {
-            if let Some(first) = global_line {
+            if let Some((file, line)) = global_line {
+                let first = problems.place(file, line);
                 problems.push(ConfigError::in_section(
                     section.line,
                     "[global]",
                     None,
-                    format!("a second [global] section (the first is on line {first}); merge them"),
+                    format!("a second [global] section (the first is on {first}); merge them"),
                 ));
             }
-            global_line.get_or_insert(section.line);
+            global_line.get_or_insert((section.file, section.line));
             if let Some(name) = &section.name {
                 problems.push(ConfigError::at(
                     section.line,
@@ -142,7 +171,7 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
                 }
                 Ok(names)
             }) {
-                hotplug_parents = names.into_iter().map(|n| (n, line)).collect();
+                hotplug_parents = names.into_iter().map(|n| (n, section.file, line)).collect();
             }
             r.finish("[global]", |_| section::Elsewhere::Kinds(Vec::new()));
             continue;
@@ -185,17 +214,18 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
             ));
             continue;
         }
-        if let Some(first) = declared.get(name) {
+        if let Some((file, line)) = declared.get(name) {
+            let first = problems.place(*file, *line);
             problems.push(ConfigError::at(
                 section.line,
                 format!(
-                    "{}: `{name}` is already declared on line {first}; each interface may be declared once",
+                    "{}: `{name}` is already declared on {first}; each interface may be declared once",
                     section.label()
                 ),
             ));
             continue;
         }
-        declared.insert(name.clone(), section.line);
+        declared.insert(name.clone(), (section.file, section.line));
         if let Some(decl) = parse_link(section, kind, &mut problems, &mut parent_lines) {
             links.push(decl);
         }
@@ -212,13 +242,14 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
         check_mtus(&mut links, &mut problems);
     }
     l3::check_all(&links, &mut problems);
-    for (name, line) in &hotplug_parents {
+    for (name, file, line) in &hotplug_parents {
+        problems.in_file(*file);
         if links.iter().any(|l| &l.name == name && !l.implicit) {
             problems.push(ConfigError::in_section(
                 *line,
                 "[global]",
                 Some("hotplug-parents"),
-                format!("`{name}` is declared in this file, so underlay makes it itself; list only interfaces that appear on their own (a USB adapter), or remove it"),
+                format!("`{name}` is declared in the config, so underlay makes it itself; list only interfaces that appear on their own (a USB adapter), or remove it"),
             ));
         } else if !links
             .iter()
@@ -240,8 +271,9 @@ pub fn parse(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
             .map(|(i, l)| (l.name.clone(), i))
             .collect();
         Ok(Config {
+            files: Vec::new(),
             wait_secs,
-            hotplug_parents: hotplug_parents.into_iter().map(|(n, _)| n).collect(),
+            hotplug_parents: hotplug_parents.into_iter().map(|(n, _, _)| n).collect(),
             links,
             by_name,
         })
@@ -333,6 +365,7 @@ fn parse_link(
     Some(LinkDecl {
         name,
         line: section.line,
+        file: section.file,
         mtu_line,
         mac_line,
         kind,
@@ -373,6 +406,8 @@ fn add_implicit_parents(
             .get(&links[i].name)
             .cloned()
             .unwrap_or_else(|| format!("[{} {}]", links[i].kind.name, links[i].name));
+        let child_file = links[i].file;
+        problems.in_file(child_file);
         i += 1;
         if names.contains(&parent) {
             continue;
@@ -390,6 +425,7 @@ fn add_implicit_parents(
                     links.push(LinkDecl {
                     name: parent.clone(),
                     line,
+                    file: child_file,
                     mtu_line: None,
                     mac_line: None,
                     kind,
@@ -432,6 +468,7 @@ fn refuse_flattened(
             continue;
         };
         let line = parent_lines.get(&link.name).copied().unwrap_or(link.line);
+        problems.in_file(link.file);
         let instead = lower
             .parent
             .as_deref()
@@ -472,15 +509,16 @@ fn check_siblings(
         };
         for other in children.iter().skip(1) {
             if other.kind.flattens != first.kind.flattens {
+                problems.in_file(other.file);
                 problems.push(ConfigError::in_section(
                     line_of(other),
                     &label(other),
                     Some("parent"),
                     format!(
-                        "{parent} already carries {} {} (line {}); a parent carries macvlan-like or ipvlan-like links, not both: give one of them another parent",
+                        "{parent} already carries {} {} ({}); a parent carries macvlan-like or ipvlan-like links, not both: give one of them another parent",
                         first.kind.name,
                         first.name,
-                        line_of(first)
+                        problems.place(first.file, line_of(first))
                     ),
                 ));
             }
@@ -490,15 +528,16 @@ fn check_siblings(
         };
         for alone in children.iter().filter(|l| l.settings.takes_parent_alone()) {
             if let Some(other) = children.iter().find(|l| same_family(l, alone)) {
+                problems.in_file(alone.file);
                 problems.push(ConfigError::in_section(
                     line_of(alone),
                     &label(alone),
                     Some("parent"),
                     format!(
-                        "passthru takes {parent} over alone, but {} {} (line {}) sits on {parent} too; give one of them another parent, or another mode",
+                        "passthru takes {parent} over alone, but {} {} ({}) sits on {parent} too; give one of them another parent, or another mode",
                         other.kind.name,
                         other.name,
-                        line_of(other)
+                        problems.place(other.file, line_of(other))
                     ),
                 ));
             }
@@ -508,14 +547,15 @@ fn check_siblings(
     for link in links {
         if let MacChoice::Fixed(mac) = link.mac {
             if let Some(first) = fixed.get(&mac) {
+                problems.in_file(link.file);
                 problems.push(ConfigError::in_section(
                     link.mac_line.unwrap_or(link.line),
                     &label(link),
                     Some("mac"),
                     format!(
-                        "{mac} is already the MAC of {} (line {}); each link needs its own",
+                        "{mac} is already the MAC of {} ({}); each link needs its own",
                         first.name,
-                        first.mac_line.unwrap_or(first.line)
+                        problems.place(first.file, first.mac_line.unwrap_or(first.line))
                     ),
                 ));
             } else {
@@ -544,14 +584,15 @@ fn check_mtus(links: &mut [LinkDecl], problems: &mut Problems) {
         match links[p].mtu {
             Some(parent_mtu) if parent_mtu < need => {
                 let child = &links[i];
+                problems.in_file(child.file);
                 problems.push(ConfigError::in_section(
                     child.mtu_line.unwrap_or(child.line),
                     &format!("[{} {}]", child.kind.name, child.name),
                     Some("mtu"),
                     format!(
-                        "{need} is above the mtu of its parent {} ({parent_mtu}, line {}); raise {}'s mtu or lower this one",
+                        "{need} is above the mtu of its parent {} ({parent_mtu}, {}); raise {}'s mtu or lower this one",
                         links[p].name,
-                        links[p].mtu_line.unwrap_or(links[p].line),
+                        problems.place(links[p].file, links[p].mtu_line.unwrap_or(links[p].line)),
                         links[p].name
                     ),
                 ));
@@ -608,6 +649,7 @@ fn sort_parents_first(
                             .get(&links[first].name)
                             .copied()
                             .unwrap_or(links[first].line);
+                        problems.in_file(links[first].file);
                         problems.push(ConfigError::at(
                             line,
                             format!(

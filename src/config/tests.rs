@@ -538,7 +538,7 @@ fn hotplug_parents_must_be_external_parents() {
     );
     assert!(
         one_error("[global]\nhotplug-parents = d0\n[dummy d0]\n[macvlan a]\nparent = d0\n")
-            .contains("`d0` is declared in this file")
+            .contains("`d0` is declared in the config")
     );
     assert!(
         one_error("[global]\nhotplug-parents = a a\n[macvlan m]\nparent = a\n")

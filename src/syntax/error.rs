@@ -6,6 +6,11 @@ use std::fmt::Write as _;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The file it is about, where a config is read from several (a drop-in); `None`: the one
+    /// the caller names when it renders.
+    pub file: Option<String>,
+    /// The file's place among the config's files, for ordering.
+    pub file_order: usize,
     /// 1-based line, or `None` for problems with the file as a whole.
     pub line: Option<usize>,
     /// The section label, e.g. `[vlan eth0.10]`.
@@ -17,6 +22,8 @@ pub struct ConfigError {
 impl ConfigError {
     pub fn file(message: String) -> Self {
         ConfigError {
+            file: None,
+            file_order: 0,
             line: None,
             section: None,
             key: None,
@@ -26,6 +33,8 @@ impl ConfigError {
 
     pub fn at(line: usize, message: String) -> Self {
         ConfigError {
+            file: None,
+            file_order: 0,
             line: Some(line),
             section: None,
             key: None,
@@ -35,6 +44,8 @@ impl ConfigError {
 
     pub fn in_section(line: usize, section: &str, key: Option<&str>, message: String) -> Self {
         ConfigError {
+            file: None,
+            file_order: 0,
             line: Some(line),
             section: Some(section.to_string()),
             key: key.map(str::to_string),
@@ -42,9 +53,9 @@ impl ConfigError {
         }
     }
 
-    /// `FILE:LINE: [section] key: message`
+    /// `FILE:LINE: [section] key: message`; `file` unless the error names its own.
     pub fn render(&self, file: &str) -> String {
-        let mut out = String::from(file);
+        let mut out = String::from(self.file.as_deref().unwrap_or(file));
         if let Some(line) = self.line {
             let _ = write!(out, ":{line}");
         }
@@ -62,43 +73,81 @@ impl ConfigError {
     }
 }
 
-/// All problems found in one file, in line order. A config is only accepted when this is empty.
+/// All problems found in a config's files, in file and line order. A config is only accepted
+/// when this is empty.
 #[derive(Debug, Default)]
-pub struct Problems(Vec<ConfigError>, usize);
+pub struct Problems {
+    found: Vec<ConfigError>,
+    not_shown: usize,
+    /// The file problems pushed now are about: its place and its name.
+    current: (usize, Option<String>),
+    /// Every file of the config, by place (`None`: the one the caller names).
+    files: Vec<Option<String>>,
+}
 
 impl Problems {
     /// Past this many, more errors are noise (usually a file that is not a config at all).
     const MAX: usize = 50;
 
-    pub fn push(&mut self, error: ConfigError) {
-        if self.0.len() < Self::MAX {
-            self.0.push(error);
+    /// Problems for a config read from these files, in this order.
+    pub fn for_files(files: Vec<Option<String>>) -> Problems {
+        Problems {
+            current: (0, files.first().cloned().flatten()),
+            files,
+            ..Problems::default()
+        }
+    }
+
+    /// Problems pushed from now on are about the `order`-th file.
+    pub fn in_file(&mut self, order: usize) {
+        self.current = (order, self.files.get(order).cloned().flatten());
+    }
+
+    /// Where a line of the `order`-th file is, as a message says it: `line 12`, or
+    /// `other.conf:12` for a line in another file than the current one.
+    pub fn place(&self, order: usize, line: usize) -> String {
+        match self.files.get(order).cloned().flatten() {
+            Some(path) if order != self.current.0 => format!("{path}:{line}"),
+            _ if order != self.current.0 => format!("line {line} of the main file"),
+            _ => format!("line {line}"),
+        }
+    }
+
+    pub fn push(&mut self, mut error: ConfigError) {
+        if error.file.is_none() {
+            error.file_order = self.current.0;
+            error.file = self.current.1.clone();
+        }
+        if self.found.len() < Self::MAX {
+            self.found.push(error);
         } else {
-            self.1 += 1;
+            self.not_shown += 1;
         }
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.found.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.found.is_empty()
     }
 
     #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &ConfigError> {
-        self.0.iter()
+        self.found.iter()
     }
 
     pub fn into_sorted(mut self) -> Vec<ConfigError> {
-        self.0.sort_by_key(|e| e.line.unwrap_or(0));
-        if self.1 > 0 {
-            self.0.push(ConfigError::file(format!(
+        self.found
+            .sort_by_key(|e| (e.file_order, e.line.unwrap_or(0)));
+        if self.not_shown > 0 {
+            let more = ConfigError::file(format!(
                 "the file has {} more problems, not shown; fix these first (is it really an underlay config?)",
-                self.1
-            )));
+                self.not_shown
+            ));
+            self.found.push(more);
         }
-        self.0
+        self.found
     }
 }

@@ -25,6 +25,8 @@ pub struct Section {
     pub name: Option<String>,
     pub line: usize,
     pub entries: Vec<Entry>,
+    /// Which of the config's files it is in (0: the main file).
+    pub file: usize,
 }
 
 impl Section {
@@ -104,6 +106,7 @@ pub fn lex(bytes: &[u8], problems: &mut Problems) -> Vec<Section> {
                         name,
                         line,
                         entries: Vec::new(),
+                        file: 0,
                     })
                 }
                 Err(message) => {

@@ -436,6 +436,14 @@ pub fn warning(line: &str) {
     }
 }
 
+/// A link underlay declares that OpenWrt's netifd names too (`config::netifd`).
+pub fn netifd_overlap(path: &std::path::Path, name: &str) {
+    warning(&format!(
+        "{} names {name} too: netifd takes over, resets or deletes the devices it names (at its start, on ifdown, on `service network restart`), and underlay's links on {name} go with it; declare {name} in one of the two only (to put links on a device netifd makes, leave it to netifd and list it in hotplug-parents)",
+        path.display()
+    ));
+}
+
 /// Reports on stdout and problems on stderr, so the output of a boot-time run reads in order and
 /// errors still stand out. env_logger supplies the level filter and `RUST_LOG`.
 ///

@@ -87,7 +87,19 @@ pub fn validate(path: &str) -> Result<u8, Error> {
         ));
     }
     report::out(&text);
+    warn_netifd(&config, None);
     Ok(EXIT_OK)
+}
+
+/// Warn about each declared link in `scope` that OpenWrt's netifd names too.
+fn warn_netifd(config: &Config, scope: Option<&str>) {
+    let path = config::netifd::config_path();
+    let names = plan::in_scope(config, scope)
+        .into_iter()
+        .map(|i| config.links[i].name.as_str());
+    for name in config::netifd::overlaps(&path, names) {
+        report::netifd_overlap(&path, &name);
+    }
 }
 
 /// The live state, the record and the plan.
@@ -206,6 +218,7 @@ pub fn apply(path: &str, options: &ApplyOptions) -> Result<u8, Error> {
             return Ok(EXIT_OK);
         }
     }
+    warn_netifd(&config, scope);
     let _lock = if options.dry_run {
         None
     } else {

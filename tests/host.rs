@@ -741,3 +741,36 @@ fn drop_in_files_add_links_and_name_their_own_lines() {
         )
     );
 }
+
+/// On OpenWrt, a link that netifd's /etc/config/network names too is fought over: `validate`
+/// and `apply` say so for each such link, and for no other.
+#[test]
+fn links_netifd_also_names_are_warned_about() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config("[macvlan wanmv]\nparent = vp0\n[macvlan mine]\nparent = vp0\n");
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/boot/openwrt-network/23.05-x86-netifd-vlans.network"
+    );
+    let config = lab.dir.join("underlay.conf");
+    for args in [&["validate"][..], &["apply", "--dry-run"][..]] {
+        let mut full = vec!["-c", config.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let run = common::Run::from(
+            lab.command(&full)
+                .env("UNDERLAY_NETIFD_CONFIG", sample)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let warnings: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(warnings.len(), 1, "{args:?}: {run:?}");
+        assert!(
+            warnings[0].starts_with(&format!("warning: {sample} names wanmv too: netifd")),
+            "{run:?}"
+        );
+    }
+    // Without the file (not OpenWrt), nothing is said.
+    let run = lab.underlay(&["validate"]);
+    assert_eq!(run.stderr, "", "{run:?}");
+}

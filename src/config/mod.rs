@@ -3,6 +3,7 @@
 
 pub mod l3;
 pub mod load;
+pub mod netifd;
 
 use std::collections::HashMap;
 

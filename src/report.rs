@@ -436,6 +436,19 @@ pub fn warning(line: &str) {
     }
 }
 
+/// A hotplug parent whose `underlay-parent@` instance is not enabled (`run::validate`).
+pub fn parent_unit_hint(name: &str, instance: &str) {
+    let unit = format!("underlay-parent@{instance}.service");
+    let unit = if unit.contains('\\') {
+        format!("'{unit}'")
+    } else {
+        unit
+    };
+    out(&format!(
+        "{name} is a hotplug parent: run `systemctl enable {unit}` so that its links are made when it appears"
+    ));
+}
+
 /// A link underlay declares that OpenWrt's netifd names too (`config::netifd`).
 pub fn netifd_overlap(path: &std::path::Path, name: &str) {
     warning(&format!(

@@ -88,7 +88,50 @@ pub fn validate(path: &str) -> Result<u8, Error> {
     }
     report::out(&text);
     warn_netifd(&config, None);
+    hint_parent_units(&config);
     Ok(EXIT_OK)
+}
+
+/// Where systemd keeps the units an administrator enabled; `UNDERLAY_SYSTEMD_ROOT` puts it
+/// under another root (for tests).
+fn systemd_root() -> std::path::PathBuf {
+    std::env::var_os("UNDERLAY_SYSTEMD_ROOT").map_or_else(|| "/".into(), Into::into)
+}
+
+/// On a machine booted with systemd, name the `underlay-parent@` instance each hotplug parent
+/// needs and that is not enabled yet: without it, nothing makes the parent's links when it
+/// appears.
+fn hint_parent_units(config: &Config) {
+    let root = systemd_root();
+    // sd_booted(3): systemd is the init system if this directory exists.
+    if !root.join("run/systemd/system").is_dir() {
+        return;
+    }
+    for name in &config.hotplug_parents {
+        let instance = systemd_escape(name);
+        let wants = root.join(format!(
+            "etc/systemd/system/sys-subsystem-net-devices-{instance}.device.wants/underlay-parent@{instance}.service"
+        ));
+        // The link itself, as `systemctl enable` made it (its target may lie under another root).
+        if std::fs::symlink_metadata(&wants).is_err() {
+            report::parent_unit_hint(name, &instance);
+        }
+    }
+}
+
+/// A name as a unit name holds it (`systemd-escape`): `br-lan` is `br\x2dlan`, since systemd
+/// reads `-` in a unit name as `/`. The device unit of a network device and the instance of
+/// `underlay-parent@` both use this form.
+fn systemd_escape(name: &str) -> String {
+    let mut out = String::new();
+    for (i, b) in name.bytes().enumerate() {
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b':' || (b == b'.' && i > 0) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 /// Warn about each declared link in `scope` that OpenWrt's netifd names too.
@@ -490,4 +533,17 @@ pub fn show(path: &str) -> Result<u8, Error> {
         }
     }
     Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    /// As `systemd-escape br-lan` prints it (systemd 252).
+    #[test]
+    fn unit_names_escape_as_systemd_escape_does() {
+        assert_eq!(super::systemd_escape("ens8"), "ens8");
+        assert_eq!(super::systemd_escape("br-lan"), "br\\x2dlan");
+        assert_eq!(super::systemd_escape("eth0.10"), "eth0.10");
+        assert_eq!(super::systemd_escape(".x"), "\\x2ex");
+        assert_eq!(super::systemd_escape("a@b"), "a\\x40b");
+    }
 }

@@ -774,3 +774,47 @@ fn links_netifd_also_names_are_warned_about() {
     let run = lab.underlay(&["validate"]);
     assert_eq!(run.stderr, "", "{run:?}");
 }
+
+/// On a machine booted with systemd, `validate` names the `underlay-parent@` instance each
+/// hotplug parent needs and that is not enabled yet, escaped as systemd wants it.
+#[test]
+fn validate_names_the_parent_units_to_enable() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config(
+        "[global]\nhotplug-parents = ens8 br-lan usb0\n\n[macvlan a]\nparent = ens8\n\n\
+         [macvlan b]\nparent = br-lan\n\n[macvlan c]\nparent = usb0\n",
+    );
+    let root = lab.dir.join("root");
+    let validate = || {
+        let config = lab.dir.join("underlay.conf");
+        common::Run::from(
+            lab.command(&["-c", config.to_str().unwrap(), "validate"])
+                .env("UNDERLAY_SYSTEMD_ROOT", &root)
+                .output()
+                .unwrap(),
+        )
+    };
+    // Not booted with systemd: nothing to say.
+    std::fs::create_dir_all(&root).unwrap();
+    assert_eq!(validate().stdout.lines().count(), 1, "{:?}", validate());
+    // Booted with systemd, usb0's instance enabled (as `systemctl enable` links it).
+    std::fs::create_dir_all(root.join("run/systemd/system")).unwrap();
+    let wants = root.join("etc/systemd/system/sys-subsystem-net-devices-usb0.device.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/systemd/system/underlay-parent@.service",
+        wants.join("underlay-parent@usb0.service"),
+    )
+    .unwrap();
+    let run = validate();
+    assert_eq!(run.code, 0, "{run:?}");
+    let hints: Vec<&str> = run.stdout.lines().skip(1).collect();
+    assert_eq!(
+        hints,
+        [
+            "ens8 is a hotplug parent: run `systemctl enable underlay-parent@ens8.service` so that its links are made when it appears",
+            "br-lan is a hotplug parent: run `systemctl enable 'underlay-parent@br\\x2dlan.service'` so that its links are made when it appears",
+        ],
+        "{run:?}"
+    );
+}

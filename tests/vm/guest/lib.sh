@@ -6,8 +6,50 @@
 IP=/usr/sbin/ip
 U=/usr/sbin/underlay
 
-ok() { echo "ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)]"; echo ok >>/tmp/results; }
-nok() { echo "not ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)]"; echo fail >>/tmp/results; }
+# Expected failures. A scenario may set XFAIL to a file of lines
+#   TARGETS PATTERN REASON...
+# TARGETS is "*" or a comma list of globs on ARCH-KERNEL (x86_64-5.10, *-6.1),
+# PATTERN a glob on the check's description, REASON why it fails today (a
+# feature underlay lacks). A listed check still runs. If it fails, it prints
+# "not ok ... # TODO REASON" and does not fail the scenario; if it passes, it
+# prints "ok ... # TODO passed" so that the line can go.
+xfail_reason() {
+    [ -n "${XFAIL:-}" ] && [ -f "$XFAIL" ] || return 1
+    _t="$(cat /etc/arch)-$(cat /etc/kernel)"
+    while read -r _ts _pat _why; do
+        case $_ts in '' | '#'*) continue ;; esac
+        _hit=
+        for _g in $(echo "$_ts" | tr ',' ' '); do
+            # shellcheck disable=SC2254 # the glob is wanted
+            case $_t in $_g) _hit=1 ;; esac
+        done
+        [ -n "$_hit" ] || continue
+        # shellcheck disable=SC2254
+        case $1 in $_pat)
+            echo "$_why"
+            return 0
+            ;;
+        esac
+    done <"$XFAIL"
+    return 1
+}
+ok() {
+    if _why=$(xfail_reason "$*"); then
+        echo "ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)] # TODO passed, though listed as failing: $_why"
+    else
+        echo "ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)]"
+    fi
+    echo ok >>/tmp/results
+}
+nok() {
+    if _why=$(xfail_reason "$*"); then
+        echo "not ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)] # TODO $_why"
+        echo todo >>/tmp/results
+    else
+        echo "not ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)]"
+        echo fail >>/tmp/results
+    fi
+}
 
 # check DESC CMD...: passes when CMD succeeds; shows its output otherwise
 check() {

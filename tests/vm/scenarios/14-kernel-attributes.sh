@@ -1,4 +1,4 @@
-# shellcheck shell=sh disable=SC2154 # sourced after /lib.sh ($IP, $U, ...)
+# shellcheck shell=sh disable=SC2154,SC2034 # sourced after /lib.sh ($IP, $U, ...)
 # Scenario 14: each attribute underlay sets reaches the kernel and comes back in `ip -d link`,
 # and `check` agrees right after `apply`, on every kernel. An older kernel that ignores an
 # attribute it does not know (netlink drops unknown nested attributes silently) shows here.

@@ -6,8 +6,62 @@
 IP=/usr/sbin/ip
 U=/usr/sbin/underlay
 
-ok() { echo "ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)]"; echo ok >>/tmp/results; }
-nok() { echo "not ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)]"; echo fail >>/tmp/results; }
+# Expected failures. A scenario may set XFAIL (at its top) to a file of lines
+#   TARGETS PATTERN REASON...
+# TARGETS is "*" or a comma list of globs on ARCH-KERNEL (x86_64-5.10, *-6.1),
+# PATTERN a glob on the check's description, REASON why it fails today (a
+# feature underlay lacks). A listed check still runs. If it fails, it prints
+# "not ok ... # TODO REASON" and does not fail the scenario; if it passes, it
+# prints "ok ... # TODO passed" so that the line can go.
+# _xfail_load: once per scenario, the lines for this target -> /tmp/xfail.$SC
+_xfail_load() {
+    [ -f "/tmp/xfail.$SC" ] && return 0
+    : >"/tmp/xfail.$SC"
+    _t="$(cat /etc/arch)-$(cat /etc/kernel)"
+    set -f
+    while read -r _ts _pat _why; do
+        case $_ts in '' | '#'*) continue ;; esac
+        _ifs=$IFS
+        IFS=,
+        for _g in $_ts; do
+            # shellcheck disable=SC2254 # the glob is wanted
+            case $_t in $_g)
+                printf '%s %s\n' "$_pat" "$_why" >>"/tmp/xfail.$SC"
+                break
+                ;;
+            esac
+        done
+        IFS=$_ifs
+    done <"$XFAIL"
+    set +f
+}
+# xfail DESC: succeeds, with the reason in $xfail_why, if DESC is listed
+xfail() {
+    [ -n "${XFAIL:-}" ] && [ -f "$XFAIL" ] || return 1
+    _xfail_load
+    while read -r _pat xfail_why; do
+        # shellcheck disable=SC2254
+        case $1 in $_pat) return 0 ;; esac
+    done <"/tmp/xfail.$SC"
+    return 1
+}
+ok() {
+    if xfail "$*"; then
+        echo "ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)] # TODO passed, though listed as failing: $xfail_why"
+    else
+        echo "ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)]"
+    fi
+    echo ok >>/tmp/results
+}
+nok() {
+    if xfail "$*"; then
+        echo "not ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)] # TODO $xfail_why"
+        echo todo >>/tmp/results
+    else
+        echo "not ok - S$SC $* [$(cut -d" " -f1 /proc/uptime)]"
+        echo fail >>/tmp/results
+    fi
+}
 
 # check DESC CMD...: passes when CMD succeeds; shows its output otherwise
 check() {

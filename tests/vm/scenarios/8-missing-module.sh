@@ -1,4 +1,5 @@
 # shellcheck shell=sh disable=SC2154 # sourced after /lib.sh ($IP, $U, ...)
+# vm: arch=x86_64 without=macvlan
 # Scenario 8 (own boot, macvlan.ko not loaded and not installed): apply
 # fails naming the module and creates none of the links.
 check "macvlan is not loaded" [ ! -d /sys/module/macvlan ]

@@ -1,4 +1,5 @@
 # shellcheck shell=sh disable=SC2154 # sourced after /lib.sh ($IP, $U, ...)
+# vm: arch=x86_64 without=virtio_net
 # Scenario 9 (own boot, virtio_net not loaded): apply waits for the NICs
 check "eth0 absent at start" absent eth0
 use_config 9-late-nic.conf

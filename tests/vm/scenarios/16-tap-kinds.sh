@@ -1,6 +1,6 @@
 # shellcheck shell=sh disable=SC2154 # sourced after /lib.sh ($IP, $U, ...)
-# Scenario 14: macvtap and ipvtap are made, checked clean, repaired in place and removed.
-use_config 14-tap-kinds.conf
+# Scenario 16: macvtap and ipvtap are made, checked clean, repaired in place and removed.
+use_config 16-tap-kinds.conf
 u apply
 check "apply exits 0" rc_is 0
 check "mvt0 is a macvtap" has mvt0 '"info_kind":"macvtap"'

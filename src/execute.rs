@@ -656,6 +656,10 @@ impl Executor<'_> {
             if failed.contains(&lp.decl) {
                 continue;
             }
+            for (net, held) in &l3.held {
+                self.say(&Step::AddressHeld { decl, net, held });
+                self.outcome.failed += 1;
+            }
             let ns = decl.l3.netns.clone();
             let oif = index as u32;
             let owned = |net: &ipnet::IpNet| OwnedAddress {
@@ -724,7 +728,16 @@ impl Executor<'_> {
                         if adding && let Some(a) = owned {
                             self.record.addresses.remove(a);
                         }
-                        self.said_failed(step, &e);
+                        match step {
+                            // The kernel's EACCES for an IPv6 address says nothing of why.
+                            Step::AddAddress { decl, net }
+                                if e.errno == libc::EACCES && net.addr().is_ipv6() =>
+                            {
+                                let why = report::ipv6_disabled(&decl.name);
+                                self.said_failed(step, &why);
+                            }
+                            _ => self.said_failed(step, &e),
+                        }
                     }
                 }
             }

@@ -115,6 +115,12 @@ pub enum Step<'a> {
         decl: &'a LinkDecl,
         net: &'a ipnet::IpNet,
     },
+    /// A configured IPv6 address someone else holds with another prefix length.
+    AddressHeld {
+        decl: &'a LinkDecl,
+        net: &'a ipnet::IpNet,
+        held: &'a ipnet::IpNet,
+    },
     RemoveAddress {
         decl: &'a LinkDecl,
         net: &'a ipnet::IpNet,
@@ -140,7 +146,7 @@ impl Step<'_> {
             Step::Create { .. } | Step::CreateNetns { .. } => ("create", "created"),
             Step::Recreate { .. } => ("re-create", "re-created"),
             Step::Change { .. } => ("change", "changed"),
-            Step::Skip { .. } => ("skip", "skipped"),
+            Step::Skip { .. } | Step::AddressHeld { .. } => ("skip", "skipped"),
             Step::LeaveAlone { .. } => ("leave", "left"),
             Step::AddAddress { .. } | Step::AddRoute { .. } => ("add", "added"),
             Step::RemoveAddress { .. }
@@ -152,7 +158,7 @@ impl Step<'_> {
     /// Whether a real run reports this as a problem (stderr, and a failed run).
     pub fn is_problem(&self) -> bool {
         match self {
-            Step::Keep { .. } | Step::LeaveAlone { .. } => true,
+            Step::Keep { .. } | Step::LeaveAlone { .. } | Step::AddressHeld { .. } => true,
             Step::Skip { blocked, .. } => !blocked.is_later(),
             _ => false,
         }
@@ -178,7 +184,7 @@ impl Step<'_> {
             ),
             Step::KeepNetns { name, why } => format!("netns {name}: {why}"),
             Step::Create { decl, parent, mac } => {
-                format!("{} ({})", LinkRef::of(decl), details(decl, *parent, *mac))
+                format!("{}{}", LinkRef::of(decl), details(decl, *parent, *mac))
             }
             Step::Recreate {
                 decl,
@@ -186,7 +192,7 @@ impl Step<'_> {
                 mac,
                 diffs,
             } => format!(
-                "{} ({}): {}",
+                "{}{}: {}",
                 LinkRef::of(decl),
                 details(decl, *parent, *mac),
                 changes(diffs)
@@ -200,6 +206,18 @@ impl Step<'_> {
                 changes(diffs)
             ),
             Step::AddAddress { decl, net } => format!("address {net} to {}", decl.name),
+            Step::AddressHeld { decl, net, held } => format!(
+                "address {net} on {name}: {held} is there already, and not underlay's; an IPv6 \
+                 address has one prefix length, and underlay does not replace another owner's \
+                 address: remove it (ip {ns}address del {held} dev {name}), or write {held} in \
+                 the config",
+                name = decl.name,
+                ns = decl
+                    .l3
+                    .netns
+                    .as_ref()
+                    .map_or(String::new(), |n| format!("-n {n} "))
+            ),
             Step::RemoveAddress { decl, net } => {
                 format!("address {net} from {} (not in the config)", decl.name)
             }
@@ -244,7 +262,8 @@ pub fn step_failed(step: &Step, error_text: &dyn std::fmt::Display) {
     error(&step.failed(error_text));
 }
 
-/// The parts of a creation line: parent, the kind's summary, MTU, MAC.
+/// The parts of a creation line in parentheses, after a space: parent, the kind's summary, MTU,
+/// MAC. Nothing at all for a link with none of them (a plain dummy).
 fn details(decl: &LinkDecl, parent: Option<&str>, mac: NewMac) -> String {
     let mut parts = Vec::new();
     if let Some(p) = parent {
@@ -268,7 +287,11 @@ fn details(decl: &LinkDecl, parent: Option<&str>, mac: NewMac) -> String {
     if decl.implicit {
         parts.push("implied by a PARENT.ID parent".into());
     }
-    parts.join(", ")
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
 
 /// Differences as changes: `mtu 1300 → 1400, mode vepa → bridge`.
@@ -436,6 +459,15 @@ pub fn warning(line: &str) {
     }
 }
 
+/// Why the kernel refused an IPv6 address with EACCES.
+pub fn ipv6_disabled(link: &str) -> String {
+    format!(
+        "IPv6 is disabled on {link} (net.ipv6.conf.{link}.disable_ipv6 = 1, often inherited from \
+         net.ipv6.conf.default); underlay writes no sysctls: enable IPv6 there (a file in \
+         /etc/sysctl.d), or drop the IPv6 keys"
+    )
+}
+
 /// A hotplug parent whose `underlay-parent@` instance is not enabled (`run::validate`).
 pub fn parent_unit_hint(name: &str, instance: &str) {
     let unit = format!("underlay-parent@{instance}.service");
@@ -568,6 +600,28 @@ mod tests {
             Difference::new(Attribute::Up, "no", "yes", Fix::InPlace),
         ];
         assert_eq!(changes(&diffs), "mtu 1300 → 1400, up no → yes");
+    }
+
+    /// A link with nothing to add after its name reads `created dummy d0`, not `... d0 ()`.
+    #[test]
+    fn creation_lines_have_parentheses_only_around_something() {
+        let config =
+            crate::config::parse(b"[dummy d0]\nmac = 02:00:00:00:00:01\n[dummy d1]\n").unwrap();
+        let with = Step::Create {
+            decl: &config.links[0],
+            parent: None,
+            mac: NewMac::Chosen(crate::mac::MacAddr([2, 0, 0, 0, 0, 1])),
+        };
+        assert_eq!(
+            with.line(Tense::Did),
+            "created dummy d0 (mac 02:00:00:00:00:01)"
+        );
+        let bare = Step::Create {
+            decl: &config.links[1],
+            parent: None,
+            mac: NewMac::Kernel,
+        };
+        assert_eq!(bare.line(Tense::Would), "would create dummy d1");
     }
 
     #[test]

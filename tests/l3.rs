@@ -182,6 +182,42 @@ fn only_underlays_own_addresses_and_routes_are_removed() {
     assert!(a.contains("10.8.0.1") && a.contains("10.9.0.1"), "{a}");
 }
 
+/// An IPv6 address has one prefix length. When someone else holds a configured address with
+/// another one (networkd's test #22515), underlay neither replaces theirs nor fails with a bare
+/// "File exists": it says what to do, and exits 1. Its own address with the old prefix is
+/// replaced.
+#[test]
+fn an_ipv6_address_someone_holds_with_another_prefix_is_explained() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config("[macvlan mv6]\nparent = vp0\naddress = 2001:db8::15/128 nodad\n");
+    assert_eq!(lab.underlay(&["apply"]).code, 0);
+    lab.config("[macvlan mv6]\nparent = vp0\naddress = 2001:db8::15/64 nodad\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 0, "underlay's own /128 is replaced: {run:?}");
+    assert!(addrs(&lab, None, "mv6").contains("\"prefixlen\":64"));
+
+    lab.ip(&["addr", "del", "2001:db8::15/64", "dev", "mv6"]);
+    lab.ip(&["addr", "add", "2001:db8::15/128", "dev", "mv6", "nodad"]);
+    let held = "address 2001:db8::15/64 on mv6: 2001:db8::15/128 is there already, and not \
+                underlay's; an IPv6 address has one prefix length, and underlay does not replace \
+                another owner's address: remove it (ip address del 2001:db8::15/128 dev mv6), or \
+                write 2001:db8::15/128 in the config";
+    let check = lab.underlay(&["check"]);
+    assert_eq!(check.code, 1, "{check:?}");
+    assert!(
+        check.stdout.contains(&format!("would skip {held}")),
+        "{check:?}"
+    );
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stderr, format!("error: skipped {held}\n"), "{run:?}");
+    let a = addrs(&lab, None, "mv6");
+    assert!(
+        a.contains("\"prefixlen\":128") && !a.contains("\"prefixlen\":64"),
+        "{a}"
+    );
+}
+
 #[test]
 fn links_are_created_straight_into_their_namespace() {
     let Some(lab) = Lab::new() else { return };
@@ -355,4 +391,35 @@ fn the_host_shim_reaches_macvlan_containers_both_ways() {
     assert_eq!(host.underlay(&["apply"]).code, 0);
     assert!(ping(&host.ns, "192.168.0.10"));
     assert_eq!(host.underlay(&["down"]).code, 0);
+}
+
+/// With IPv6 disabled by sysctl before the link exists (networkd's test_sysctl_disable_ipv6),
+/// the kernel refuses an IPv6 address with a bare EACCES. underlay writes no sysctls; it says
+/// why and what to do.
+#[test]
+fn an_ipv6_address_on_a_link_with_ipv6_disabled_is_explained() {
+    let Some(lab) = Lab::new() else { return };
+    let sysctl = |value: &str| {
+        let status = std::process::Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", lab.ns))
+            .args(["sysctl", "-q", "-w"])
+            .arg(format!("net.ipv6.conf.default.disable_ipv6={value}"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    sysctl("1");
+    lab.config("[macvlan nov6]\nparent = vp0\naddress = 2001:db8:6::1/64 nodad\naddress = 10.6.0.1/24\n");
+    let run = lab.underlay(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "error: could not add address 2001:db8:6::1/64 to nov6: IPv6 is disabled on nov6 \
+         (net.ipv6.conf.nov6.disable_ipv6 = 1, often inherited from net.ipv6.conf.default); \
+         underlay writes no sysctls: enable IPv6 there (a file in /etc/sysctl.d), or drop the \
+         IPv6 keys\n",
+        "{run:?}"
+    );
+    assert!(addrs(&lab, None, "nov6").contains("10.6.0.1"), "the rest is applied");
+    sysctl("0");
 }

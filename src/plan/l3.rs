@@ -23,6 +23,10 @@ pub struct L3Plan {
     pub add_routes: Vec<Route>,
     /// underlay's own routes the config no longer lists.
     pub remove_routes: Vec<Route>,
+    /// Configured IPv6 addresses someone else holds with another prefix length (wanted, held):
+    /// IPv6 keeps one prefix per address, so adding would fail, and replacing theirs is not
+    /// underlay's to do.
+    pub held: Vec<(IpNet, IpNet)>,
 }
 
 impl L3Plan {
@@ -31,6 +35,7 @@ impl L3Plan {
             && self.remove_addresses.is_empty()
             && self.add_routes.is_empty()
             && self.remove_routes.is_empty()
+            && self.held.is_empty()
     }
 }
 
@@ -74,8 +79,17 @@ pub fn plan(
         ),
     };
     for a in &decl.l3.addresses {
-        if !live_addresses.iter().any(|l| l.net == a.net) {
-            p.add_addresses.push(a.clone());
+        if live_addresses.iter().any(|l| l.net == a.net) {
+            continue;
+        }
+        let theirs = live_addresses.iter().find(|l| {
+            a.net.addr().is_ipv6()
+                && l.net.addr() == a.net.addr()
+                && !address_is_ours(l, netns, index, record)
+        });
+        match theirs {
+            Some(l) => p.held.push((a.net, l.net)),
+            None => p.add_addresses.push(a.clone()),
         }
     }
     for a in &live_addresses {

@@ -287,7 +287,10 @@ pub fn apply(path: &str, options: &ApplyOptions) -> Result<u8, Error> {
     }
     if !missing.is_empty() {
         let wait = Duration::from_secs(options.wait.unwrap_or(config.wait_secs));
-        let wait_deadline = (started + wait).min(deadline);
+        // The wait never takes the whole run: a quarter of --timeout (at most 15 s) is kept
+        // for the work after it, so a parent that never comes does not cost the rest.
+        let reserve = (options.timeout / 4).min(Duration::from_secs(15));
+        let wait_deadline = (started + wait).min(deadline - reserve);
         // What the wait really is: never past the run's own --timeout.
         let bound = wait_deadline.saturating_duration_since(started);
         if wait_deadline > Instant::now() {

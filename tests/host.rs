@@ -317,6 +317,33 @@ fn a_parent_that_never_appears_is_reported_and_the_rest_applied() {
     assert!(lab.link("mv0").is_some());
 }
 
+/// `wait` counts against `--timeout`, but never takes all of it: with a wait longer than the
+/// run may last, the rest is still applied in the time kept for it.
+#[test]
+fn a_wait_longer_than_the_timeout_still_leaves_time_for_the_rest() {
+    let Some(lab) = Lab::new() else { return };
+    lab.config(
+        "[global]\nwait = 600\n\n[macvlan lost0]\nparent = nosuch0\n\n[macvlan mv0]\nparent = vp0\n",
+    );
+    let started = std::time::Instant::now();
+    let run = lab.underlay(&["apply", "--timeout", "8"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "{run:?}"
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("waiting up to 6 s for nosuch0"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("skipped macvlan lost0: parent nosuch0 does not exist"),
+        "{run:?}"
+    );
+    assert!(lab.link("mv0").is_some(), "{run:?}");
+}
+
 #[test]
 fn dry_run_and_validate_change_nothing() {
     let Some(lab) = Lab::new() else { return };
@@ -654,15 +681,16 @@ fn rough_edges_a_new_user_hit() {
         check.stdout,
         "would skip macvlan lost0: parent nosuch0 does not exist\n"
     );
-    // The wait a run announces is never longer than its --timeout.
+    // The wait a run announces is never longer than its --timeout, less the quarter kept for
+    // the work after it.
     lab.config("[global]\nwait = 30\n[macvlan lost0]\nparent = nosuch0\n");
     let run = lab.underlay(&["apply", "--timeout", "1"]);
     assert!(
-        run.stdout.contains("waiting up to 1 s for nosuch0"),
+        run.stdout.contains("waiting up to 0.8 s for nosuch0"),
         "{run:?}"
     );
     assert!(
-        run.stderr.contains("nosuch0 did not appear within 1 s"),
+        run.stderr.contains("nosuch0 did not appear within 0.8 s"),
         "{run:?}"
     );
 

@@ -232,7 +232,9 @@ pub fn parse_files(sources: &[Source]) -> Result<Config, Vec<ConfigError>> {
         }
     }
 
-    add_implicit_parents(&mut links, &parent_lines, &mut problems);
+    let hotplug: std::collections::HashSet<&str> =
+        hotplug_parents.iter().map(|(n, _, _)| n.as_str()).collect();
+    add_implicit_parents(&mut links, &parent_lines, &hotplug, &mut problems);
     let before = problems.len();
     let links = sort_parents_first(links, &parent_lines, &mut problems);
     // In a parent cycle every link would be on one of its own family: one error says it.
@@ -383,10 +385,13 @@ fn parse_link(
 }
 
 /// Give every undeclared PARENT.ID parent a VLAN of its own, one level at a time, as Docker's
-/// macvlan driver does for `-o parent=eth0.50`.
+/// macvlan driver does for `-o parent=eth0.50`. Not one listed in `hotplug-parents`: that one
+/// someone else makes (netifd, for a VLAN `/etc/config/network` names), and underlay waits for
+/// it to appear.
 fn add_implicit_parents(
     links: &mut Vec<LinkDecl>,
     parent_lines: &HashMap<String, usize>,
+    hotplug_parents: &std::collections::HashSet<&str>,
     problems: &mut Problems,
 ) {
     let mut names: std::collections::HashSet<String> =
@@ -410,7 +415,7 @@ fn add_implicit_parents(
         let child_file = links[i].file;
         problems.in_file(child_file);
         i += 1;
-        if names.contains(&parent) {
+        if names.contains(&parent) || hotplug_parents.contains(parent.as_str()) {
             continue;
         }
         for kind in kinds::KINDS {

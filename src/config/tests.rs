@@ -545,3 +545,14 @@ fn hotplug_parents_must_be_external_parents() {
             .contains("listed twice")
     );
 }
+
+/// A PARENT.ID parent listed in hotplug-parents is someone else's to make (netifd makes the
+/// VLANs /etc/config/network names): underlay does not make it a VLAN of its own. One level up
+/// still counts as a PARENT.ID parent of its own.
+#[test]
+fn a_hotplug_parent_is_never_an_implied_vlan() {
+    let c = ok("[global]\nhotplug-parents = eth0.10\n[macvlan a]\nparent = eth0.10\n");
+    assert_eq!(c.links.len(), 1, "{:?}", c.links);
+    let c = ok("[macvlan a]\nparent = eth0.10\n");
+    assert!(c.links.iter().any(|l| l.name == "eth0.10" && l.implicit));
+}

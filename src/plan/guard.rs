@@ -63,7 +63,11 @@ impl Guard {
         match self.relation {
             Relation::Upper => format!("remove {} first", self.upper),
             Relation::Master => format!("take it out of {} first", self.upper),
-            Relation::Unseen => "run underlay with the capabilities to look there (CAP_SYS_ADMIN and CAP_SYS_PTRACE)".to_string(),
+            // Neither entering it nor reading it through netlink by its namespace id worked.
+            Relation::Unseen => format!(
+                "stop {} or move what sits on it away, or run underlay as root with all capabilities",
+                self.upper
+            ),
         }
     }
 }

@@ -409,7 +409,9 @@ fn an_ipv6_address_on_a_link_with_ipv6_disabled_is_explained() {
         assert!(status.success());
     };
     sysctl("1");
-    lab.config("[macvlan nov6]\nparent = vp0\naddress = 2001:db8:6::1/64 nodad\naddress = 10.6.0.1/24\n");
+    lab.config(
+        "[macvlan nov6]\nparent = vp0\naddress = 2001:db8:6::1/64 nodad\naddress = 10.6.0.1/24\n",
+    );
     let run = lab.underlay(&["apply"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
@@ -420,6 +422,9 @@ fn an_ipv6_address_on_a_link_with_ipv6_disabled_is_explained() {
          IPv6 keys\n",
         "{run:?}"
     );
-    assert!(addrs(&lab, None, "nov6").contains("10.6.0.1"), "the rest is applied");
+    assert!(
+        addrs(&lab, None, "nov6").contains("10.6.0.1"),
+        "the rest is applied"
+    );
     sysctl("0");
 }

@@ -101,6 +101,19 @@ impl Executor<'_> {
         report::step(step, self.tense);
     }
 
+    /// Skip `decl` because what it needs (`parent`: a link, or `netns NAME`) failed.
+    fn skip_for(&mut self, decl: &crate::config::LinkDecl, parent: String) {
+        let blocked = Blocked::ParentBlocked {
+            parent,
+            later: false,
+        };
+        self.say(&Step::Skip {
+            decl,
+            blocked: &blocked,
+        });
+        self.outcome.failed += 1;
+    }
+
     fn said_failed(&mut self, step: &Step, error: &dyn std::fmt::Display) {
         report::step_failed(step, error);
         self.outcome.failed += 1;
@@ -426,16 +439,8 @@ impl Executor<'_> {
                     .and_then(|p| config.position(p))
                     .filter(|p| failed.contains(p));
                 if parent_failed.is_some() && !matches!(lp.action, Action::Blocked(_)) {
-                    let blocked = Blocked::ParentBlocked {
-                        parent: decl.parent.clone().unwrap_or_default(),
-                        later: false,
-                    };
-                    self.say(&Step::Skip {
-                        decl,
-                        blocked: &blocked,
-                    });
+                    self.skip_for(decl, decl.parent.clone().unwrap_or_default());
                     failed.insert(lp.decl);
-                    self.outcome.failed += 1;
                     continue;
                 }
                 for d in &lp.unsupported {
@@ -449,16 +454,11 @@ impl Executor<'_> {
                     } => {
                         let netns_fd = self.sockets.namespace_fd(ns.as_deref());
                         if self.real() && ns.is_some() && netns_fd.is_none() {
-                            let blocked = Blocked::ParentBlocked {
-                                parent: format!("netns {}", ns.as_deref().unwrap_or_default()),
-                                later: false,
-                            };
-                            self.say(&Step::Skip {
+                            self.skip_for(
                                 decl,
-                                blocked: &blocked,
-                            });
+                                format!("netns {}", ns.as_deref().unwrap_or_default()),
+                            );
                             failed.insert(lp.decl);
-                            self.outcome.failed += 1;
                             continue;
                         }
                         let info_data = decl

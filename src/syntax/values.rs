@@ -88,16 +88,6 @@ pub fn ifname(text: &str) -> Parsed<()> {
     Ok(())
 }
 
-/// "a vlan", "an ipvlan": the kind's name with its article.
-pub fn a(name: &str) -> String {
-    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
-    };
-    format!("{article} {name}")
-}
-
 /// The closest word to `word` in `candidates`, if it is close enough to be a likely typo.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates

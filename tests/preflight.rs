@@ -23,7 +23,7 @@ fn passthru_beside_another_macvlan_keeps_the_working_link() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stderr.contains(
-            "error: skipped macvlan a: the kernel would refuse it: vp0 carries macvlan theirs, and a passthru macvlan must be alone on its parent; give one of them another parent"
+            "error: skipped macvlan a: the kernel would refuse it: vp0 carries macvlan theirs, and a macvlan in passthru mode must be alone on its parent; give one of them another parent"
         ),
         "{run:?}"
     );

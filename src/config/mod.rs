@@ -521,10 +521,12 @@ fn check_siblings(
                     &label(other),
                     Some("parent"),
                     format!(
-                        "{parent} already carries {} {} ({}); a parent carries macvlan-like or ipvlan-like links, not both: give one of them another parent",
+                        "{parent} already carries {} {} ({}); a parent carries {}-like or {}-like links, not both: give one of them another parent",
                         first.kind.name,
                         first.name,
-                        problems.place(first.file, line_of(first))
+                        problems.place(first.file, line_of(first)),
+                        first.kind.flattens.unwrap_or_default(),
+                        other.kind.flattens.unwrap_or_default()
                     ),
                 ));
             }

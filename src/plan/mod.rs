@@ -400,14 +400,14 @@ fn refusal(
             >| { s.as_ref().is_ok_and(|s| s.takes_parent_alone()) };
             let why = if theirs != family {
                 Some(format!(
-                    "{} carries {} {}, and a parent carries macvlan-like or ipvlan-like links, not both",
+                    "{} carries {} {}, and a parent carries {family}-like or {theirs}-like links, not both",
                     decl.parent.as_deref().unwrap_or_default(),
                     kind.name,
                     l.name
                 ))
             } else if decl.settings.takes_parent_alone() || alone(settings) {
                 Some(format!(
-                    "{} carries {} {}, and a passthru macvlan must be alone on its parent",
+                    "{} carries {} {}, and a {family} in passthru mode must be alone on its parent",
                     decl.parent.as_deref().unwrap_or_default(),
                     kind.name,
                     l.name

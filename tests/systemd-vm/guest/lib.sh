@@ -11,7 +11,9 @@
 PORT=/dev/virtio-ports/org.underlay.test
 
 open_port() {
-	local end=$((SECONDS + 10))
+	# udev makes the port's /dev/virtio-ports/ link during coldplug, which a loaded
+	# host under TCG can stretch well past the start of this service.
+	local end=$((SECONDS + 120))
 	while [ "$SECONDS" -lt "$end" ]; do
 		[ -c "$PORT" ] && exec 3<>"$PORT" && return 0
 		sleep 0.2

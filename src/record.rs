@@ -193,15 +193,52 @@ pub fn ensure_run_dir(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// `key=value` words after the first word of a record line; `None` if a word has no `=` or a
-/// key comes twice.
-fn fields(words: std::str::SplitWhitespace<'_>) -> Option<BTreeMap<&str, &str>> {
-    let mut out = BTreeMap::new();
+/// More `key=value` words than any entry has (a namespace has five).
+const MAX_FIELDS: usize = 8;
+
+/// The `key=value` words of one record line, borrowed from it: a record of a thousand links is
+/// read without a map (and its allocations) per line.
+struct Fields<'a> {
+    pairs: [(&'a str, &'a str); MAX_FIELDS],
+    len: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn all(&self) -> &[(&'a str, &'a str)] {
+        self.pairs.get(..self.len).unwrap_or_default()
+    }
+
+    fn get(&self, key: &str) -> Option<&&'a str> {
+        self.all().iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &&'a str> {
+        self.all().iter().map(|(k, _)| k)
+    }
+}
+
+/// `key=value` words after the first word of a record line; `None` if a word has no `=`, a key
+/// comes twice, or there are more than `MAX_FIELDS`.
+fn fields(words: std::str::SplitWhitespace<'_>) -> Option<Fields<'_>> {
+    let mut out = Fields {
+        pairs: [("", ""); MAX_FIELDS],
+        len: 0,
+    };
     for w in words {
         let (k, v) = w.split_once('=')?;
-        if out.insert(k, v).is_some() {
+        if out.contains_key(k) {
             return None;
         }
+        *out.pairs.get_mut(out.len)? = (k, v);
+        out.len += 1;
     }
     Some(out)
 }
@@ -220,7 +257,7 @@ fn plain_name(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-fn number<T: std::str::FromStr>(f: &BTreeMap<&str, &str>, key: &str) -> Result<T, String> {
+fn number<T: std::str::FromStr>(f: &Fields, key: &str) -> Result<T, String> {
     let text = f.get(key).ok_or(format!("`{key}` is missing"))?;
     if !text.bytes().all(|b| b.is_ascii_digit()) || text.is_empty() {
         return Err(format!("`{key}={text}` is not a plain number"));
@@ -229,7 +266,7 @@ fn number<T: std::str::FromStr>(f: &BTreeMap<&str, &str>, key: &str) -> Result<T
         .map_err(|_| format!("`{key}={text}` is out of range"))
 }
 
-fn link_from(f: &BTreeMap<&str, &str>) -> Result<Owned, String> {
+fn link_from(f: &Fields) -> Result<Owned, String> {
     let name = f.get("name").ok_or("`name` is missing")?.to_string();
     values::ifname(&name).map_err(|e| e.0)?;
     let kind = f.get("kind").ok_or("`kind` is missing")?.to_string();
@@ -259,7 +296,7 @@ fn link_from(f: &BTreeMap<&str, &str>) -> Result<Owned, String> {
     })
 }
 
-fn namespace_from(f: &BTreeMap<&str, &str>) -> Result<RecordedNamespace, String> {
+fn namespace_from(f: &Fields) -> Result<RecordedNamespace, String> {
     let name = plain_name(f.get("name").ok_or("`name` is missing")?)?;
     let state = match f.get("state") {
         Some(&"intent") => NsState::Intent,
@@ -300,7 +337,7 @@ fn namespace_from(f: &BTreeMap<&str, &str>) -> Result<RecordedNamespace, String>
     })
 }
 
-fn address_from(f: &BTreeMap<&str, &str>) -> Result<OwnedAddress, String> {
+fn address_from(f: &Fields) -> Result<OwnedAddress, String> {
     let text = f.get("net").ok_or("`net` is missing")?;
     Ok(OwnedAddress {
         netns: f.get("netns").map(|n| plain_name(n)).transpose()?,
@@ -404,7 +441,7 @@ impl Record {
         if meta.uid() != nix::unistd::geteuid().as_raw() || meta.mode() & 0o022 != 0 {
             return Err(refuse("someone else could have written it"));
         }
-        let mut text = String::new();
+        let mut text = String::with_capacity(meta.len().min(MAX_RECORD_BYTES) as usize);
         file.take(MAX_RECORD_BYTES)
             .read_to_string(&mut text)
             .map_err(|_| refuse("it is not text"))?;
@@ -480,8 +517,10 @@ impl Record {
 
     /// The text of the record.
     fn text(&self) -> String {
-        let mut text =
-            String::from("# Links, addresses and namespaces underlay created. Do not edit.\n");
+        // About 64 bytes an entry: grown once, not doubled a dozen times.
+        let entries = self.namespaces.len() + self.links.len() + self.addresses.len();
+        let mut text = String::with_capacity(128 + 64 * entries);
+        text.push_str("# Links, addresses and namespaces underlay created. Do not edit.\n");
         for ns in &self.namespaces {
             text.push_str(&format!("netns name={} state={}", ns.name, ns.state.word()));
             if let Some(id) = &ns.identity {
@@ -509,8 +548,13 @@ impl Record {
 
     /// Write the record atomically: a reader (or a crash) sees the old or the new one, whole.
     /// The new text goes to a file made for it (`O_EXCL`, never a file someone prepared or a
-    /// symlink), which then replaces the record.
+    /// symlink), which then replaces the record. Text the file already holds is not written
+    /// again, so a run that changes nothing writes (and syncs) nothing.
     pub fn save(&self) -> Result<(), Error> {
+        let text = self.text();
+        if self.read().ok().flatten().as_deref() == Some(text.as_str()) {
+            return Ok(());
+        }
         let fail = |e: std::io::Error| {
             Error::os(
                 format!("cannot write the ownership record {}", self.path.display()),
@@ -535,7 +579,7 @@ impl Record {
             .open(&tmp)
             .map_err(fail)?;
         let written = file
-            .write_all(self.text().as_bytes())
+            .write_all(text.as_bytes())
             .and_then(|()| file.sync_all())
             .and_then(|()| fs::rename(&tmp, &self.path));
         if written.is_err() {
@@ -624,6 +668,7 @@ mod tests {
             "link name=mv0 index=+1048576 kind=macvlan parent=2",
             "link name=mv0 index=1048576 kind=macvlan parent=2 extra=1",
             "link name=mv0 name=mv1 index=1048576 kind=macvlan parent=2",
+            "link name=mv0 index=1048576 kind=macvlan parent=2 a=1 b=2 c=3 d=4",
         ] {
             assert!(parse_link(line).is_err(), "{line}");
         }
@@ -664,6 +709,16 @@ mod tests {
         assert!(back.get(None, FIRST + 5).is_some());
         assert_eq!(back.namespaces, r.namespaces);
         assert_eq!(back.addresses, r.addresses);
+        // Saving what the file holds writes nothing (the file is replaced on every write).
+        let inode = || fs::metadata(&back.path).unwrap().ino();
+        let before = inode();
+        back.save().unwrap();
+        r.save().unwrap();
+        assert_eq!(inode(), before);
+        let mut changed = back.clone();
+        changed.remove(None, FIRST + 5);
+        changed.save().unwrap();
+        assert_ne!(inode(), before);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -131,6 +131,41 @@ pub struct Message {
     pub payload: Vec<u8>,
 }
 
+impl Message {
+    pub fn borrowed(&self) -> MessageRef<'_> {
+        MessageRef {
+            kind: self.kind,
+            flags: self.flags,
+            seq: self.seq,
+            port: self.port,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// One message as it lies in the datagram it came in. A dump of a thousand links is decoded
+/// where it was received, without a copy (and an allocation) per message.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageRef<'a> {
+    pub kind: u16,
+    pub flags: u16,
+    pub seq: u32,
+    pub port: u32,
+    pub payload: &'a [u8],
+}
+
+impl MessageRef<'_> {
+    pub fn to_message(&self) -> Message {
+        Message {
+            kind: self.kind,
+            flags: self.flags,
+            seq: self.seq,
+            port: self.port,
+            payload: self.payload.to_vec(),
+        }
+    }
+}
+
 const NLMSG_HDRLEN: usize = 16;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
@@ -318,6 +353,12 @@ impl Rtnl {
     /// Receive one datagram from the kernel and split it into messages. Datagrams from any other
     /// sender are dropped.
     fn receive(&mut self, deadline: Instant) -> Result<Vec<Message>, NetlinkError> {
+        let n = self.receive_datagram(deadline)?;
+        split_messages(&self.buffer[..n])
+    }
+
+    /// Read one datagram from the kernel into `self.buffer`; its length. `messages` splits it.
+    fn receive_datagram(&mut self, deadline: Instant) -> Result<usize, NetlinkError> {
         // Try to read first and poll only when nothing is queued: acknowledgements of a
         // pipelined batch are usually waiting already, so this saves a syscall per reply.
         let mut must_wait = false;
@@ -366,9 +407,8 @@ impl Rtnl {
                 );
                 continue;
             }
-            let messages = split_messages(&self.buffer[..n])?;
             if log::log_enabled!(log::Level::Trace) {
-                for m in &messages {
+                for m in messages(&self.buffer[..n]).flatten() {
                     log::trace!(
                         "receive type {} flags {:#x} seq {} port {} ({} bytes){}",
                         m.kind,
@@ -376,11 +416,11 @@ impl Rtnl {
                         m.seq,
                         m.port,
                         m.payload.len(),
-                        trace_errno(m)
+                        trace_errno(&m)
                     );
                 }
             }
-            return Ok(messages);
+            return Ok(n);
         }
     }
 
@@ -415,7 +455,9 @@ impl Rtnl {
         let mut pending = requests.len();
         let port = self.port();
         while pending > 0 {
-            for message in self.receive(deadline)? {
+            let n = self.receive_datagram(deadline)?;
+            for message in messages(&self.buffer[..n]) {
+                let message = message?;
                 let Some(slot) = reply_slot(&message, port, &seqs) else {
                     continue;
                 };
@@ -461,14 +503,15 @@ impl Rtnl {
         // (EBUSY), and the caller will ask again.
         let mut spoiled: Option<NetlinkError> = None;
         loop {
-            let messages = match self.receive(deadline) {
+            let n = match self.receive_datagram(deadline) {
                 Err(NetlinkError::Truncated) => {
                     spoiled = Some(NetlinkError::Truncated);
                     continue;
                 }
                 other => other?,
             };
-            for message in messages {
+            for message in messages(&self.buffer[..n]) {
+                let message = message?;
                 if message.port != port || message.seq != seq {
                     log::debug!(
                         "ignoring a message (port {}, sequence {}) that is not part of this dump",
@@ -487,7 +530,7 @@ impl Rtnl {
                         true
                     }
                     k if k == reply && spoiled.is_none() => {
-                        each(&message.payload)?;
+                        each(message.payload)?;
                         false
                     }
                     _ => false,
@@ -513,7 +556,7 @@ impl Rtnl {
 }
 
 /// For traces: the errno an acknowledgement carries, if any.
-fn trace_errno(m: &Message) -> String {
+fn trace_errno(m: &MessageRef) -> String {
     if m.kind != NLMSG_ERROR || m.payload.len() < 4 {
         return String::new();
     }
@@ -562,7 +605,7 @@ fn nsid_request(kind: Rtm, other: NsSelector, nsid: Option<i32>) -> Result<Reque
 /// Which of our outstanding requests (by sequence number) `message` answers, if it is an answer
 /// at all: an acknowledgement addressed to our port with a sequence number we sent. Anything
 /// else (a stale reply of an earlier run, a stray message) is ignored.
-pub fn reply_slot(message: &Message, port: u32, seqs: &[u32]) -> Option<usize> {
+pub fn reply_slot(message: &MessageRef, port: u32, seqs: &[u32]) -> Option<usize> {
     if message.port != port || message.kind != NLMSG_ERROR {
         log::debug!(
             "ignoring a message of type {} for port {}",
@@ -582,31 +625,40 @@ pub fn reply_slot(message: &Message, port: u32, seqs: &[u32]) -> Option<usize> {
 }
 
 /// Split a datagram into messages, refusing any whose length field lies.
-pub fn split_messages(mut bytes: &[u8]) -> Result<Vec<Message>, NetlinkError> {
-    let mut out = Vec::new();
-    while bytes.len() >= NLMSG_HDRLEN {
+pub fn split_messages(bytes: &[u8]) -> Result<Vec<Message>, NetlinkError> {
+    messages(bytes).map(|m| m.map(|m| m.to_message())).collect()
+}
+
+/// The messages of a datagram, borrowed from it. A length field that lies is an error, and
+/// ends the datagram.
+pub fn messages(mut bytes: &[u8]) -> impl Iterator<Item = Result<MessageRef<'_>, NetlinkError>> {
+    std::iter::from_fn(move || {
+        if bytes.len() < NLMSG_HDRLEN {
+            return None;
+        }
         let len = u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
         if len < NLMSG_HDRLEN || len > bytes.len() {
-            return Err(NetlinkError::Decode(format!(
+            bytes = &[];
+            return Some(Err(NetlinkError::Decode(format!(
                 "message length {len} does not fit its datagram"
-            )));
+            ))));
         }
-        out.push(Message {
+        let message = MessageRef {
             kind: u16::from_ne_bytes([bytes[4], bytes[5]]),
             flags: u16::from_ne_bytes([bytes[6], bytes[7]]),
             seq: u32::from_ne_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]),
             port: u32::from_ne_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]),
-            payload: bytes[NLMSG_HDRLEN..len].to_vec(),
-        });
+            payload: &bytes[NLMSG_HDRLEN..len],
+        };
         let aligned = (len + 3) & !3;
         bytes = bytes.get(aligned..).unwrap_or(&[]);
-    }
-    Ok(out)
+        Some(Ok(message))
+    })
 }
 
 /// Decode an `NLMSG_ERROR`: errno 0 is an ACK; otherwise the error and the extended-ACK text.
-pub fn parse_ack(message: &Message) -> Result<Result<(), KernelError>, NetlinkError> {
-    let p = &message.payload;
+pub fn parse_ack(message: &MessageRef) -> Result<Result<(), KernelError>, NetlinkError> {
+    let p = message.payload;
     if p.len() < 4 + NLMSG_HDRLEN {
         return Err(NetlinkError::Decode("short error message".into()));
     }
@@ -705,7 +757,7 @@ mod tests {
             port: 0,
             payload,
         };
-        let err = parse_ack(&m).unwrap().unwrap_err();
+        let err = parse_ack(&m.borrowed()).unwrap().unwrap_err();
         assert_eq!(err.errno, 95);
         assert_eq!(err.message.as_deref(), Some("Unknown device type"));
         assert_eq!(
@@ -716,12 +768,12 @@ mod tests {
 
     #[test]
     fn only_acks_for_our_port_and_sequence_numbers_count() {
-        let ack = |port, seq, kind| Message {
+        let ack = |port, seq, kind| MessageRef {
             kind,
             flags: 0,
             seq,
             port,
-            payload: Vec::new(),
+            payload: &[],
         };
         let seqs = [10, 11, 12];
         assert_eq!(reply_slot(&ack(7, 11, NLMSG_ERROR), 7, &seqs), Some(1));
@@ -749,6 +801,6 @@ mod tests {
             port: 0,
             payload,
         };
-        assert_eq!(parse_ack(&m).unwrap(), Ok(()));
+        assert_eq!(parse_ack(&m.borrowed()).unwrap(), Ok(()));
     }
 }

@@ -41,7 +41,7 @@ fuzz_target!(|bytes: &[u8]| {
     if let Ok(messages) = netlink::split_messages(bytes) {
         for msg in &messages {
             if msg.kind == NLMSG_ERROR {
-                let _ = netlink::parse_ack(msg);
+                let _ = netlink::parse_ack(&msg.borrowed());
             } else {
                 decode_link(&msg.payload);
             }

@@ -300,12 +300,12 @@ impl Executor<'_> {
         }
         // The group must hold exactly underlay's roots: a link that joined it since (however
         // unlikely: the number was unused a moment ago) must not be deleted with them.
-        let Some(now) = self.sockets.snapshot(ns, self.deadline)? else {
+        let Some(in_group) = self.sockets.links_in_group(ns, group, self.deadline)? else {
             return Ok(Some(roots.to_vec()));
         };
-        let strangers: Vec<String> = now
-            .links()
-            .filter(|l| l.group == group && !members.contains(&l.index))
+        let strangers: Vec<String> = in_group
+            .iter()
+            .filter(|l| !members.contains(&l.index))
             .map(|l| l.name.to_string())
             .collect();
         if !strangers.is_empty() {

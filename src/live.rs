@@ -211,39 +211,23 @@ impl Snapshot {
     }
 
     /// Dump every link of the namespace the socket's namespace knows as `target_nsid` (or of
-    /// the socket's own). A namespace whose links keep changing is read again, for up to ten
-    /// seconds (within the deadline): a burst of changes ends, and a view that is not whole is
-    /// never taken for one.
+    /// the socket's own).
     pub fn take_in(
         rtnl: &mut Rtnl,
         target_nsid: Option<i32>,
         deadline: Instant,
     ) -> Result<Snapshot, NetlinkError> {
-        let give_up = deadline.min(Instant::now() + std::time::Duration::from_secs(10));
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            let request = link::dump_request_in(target_nsid)?;
-            let mut links = Vec::new();
-            let dumped = rtnl.dump_each(&request, Rtm::Newlink, deadline, |payload| {
-                links.push(LiveLink::from_message(&link::decode(payload)?));
-                Ok(())
-            });
-            match dumped {
-                Ok(()) => return Ok(Snapshot::from_links(links)),
-                Err(NetlinkError::Interrupted | NetlinkError::Truncated)
-                    if attempts < 5 || Instant::now() < give_up =>
-                {
-                    log::debug!("link dump interrupted; dumping again");
-                    if attempts >= 5 {
-                        std::thread::sleep(std::time::Duration::from_millis(
-                            10 * u64::from(attempts.min(20)),
-                        ));
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        dump_links(rtnl, target_nsid, deadline, |_| true).map(Snapshot::from_links)
+    }
+
+    /// The links of the socket's namespace in netdev group `group`, from a dump that keeps only
+    /// them: a check before deleting a group, without a second copy of the whole table.
+    pub fn in_group(
+        rtnl: &mut Rtnl,
+        group: u32,
+        deadline: Instant,
+    ) -> Result<Vec<LiveLink>, NetlinkError> {
+        dump_links(rtnl, None, deadline, |m| m.group == group)
     }
 
     pub fn by_name(&self, name: &str) -> Option<&LiveLink> {
@@ -493,5 +477,45 @@ impl World {
                 .named
                 .values()
                 .any(|v| v.links.by_index(index).is_some())
+    }
+}
+
+/// Dump the links of the namespace the socket's namespace knows as `target_nsid` (or of the
+/// socket's own), keeping those `keep` accepts. A namespace whose links keep changing is read
+/// again, for up to ten seconds (within the deadline): a burst of changes ends, and a view that
+/// is not whole is never taken for one.
+fn dump_links(
+    rtnl: &mut Rtnl,
+    target_nsid: Option<i32>,
+    deadline: Instant,
+    keep: impl Fn(&link::LinkMessage) -> bool,
+) -> Result<Vec<LiveLink>, NetlinkError> {
+    let give_up = deadline.min(Instant::now() + std::time::Duration::from_secs(10));
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        let request = link::dump_request_in(target_nsid)?;
+        let mut links = Vec::new();
+        let dumped = rtnl.dump_each(&request, Rtm::Newlink, deadline, |payload| {
+            let message = link::decode(payload)?;
+            if keep(&message) {
+                links.push(LiveLink::from_message(&message));
+            }
+            Ok(())
+        });
+        match dumped {
+            Ok(()) => return Ok(links),
+            Err(NetlinkError::Interrupted | NetlinkError::Truncated)
+                if attempts < 5 || Instant::now() < give_up =>
+            {
+                log::debug!("link dump interrupted; dumping again");
+                if attempts >= 5 {
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        10 * u64::from(attempts.min(20)),
+                    ));
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
 }

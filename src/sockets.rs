@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::error::{Doing, Error};
-use crate::live::Snapshot;
+use crate::live::{LiveLink, Snapshot};
 use crate::netlink::{KernelError, Request, Rtnl};
 use crate::netns::{self, Namespace};
 
@@ -73,6 +73,24 @@ impl Sockets {
             return Ok(None);
         };
         Snapshot::take(socket, deadline)
+            .map(Some)
+            .doing(&match netns {
+                None => "reading the link table".to_string(),
+                Some(n) => format!("reading the link table of netns {n}"),
+            })
+    }
+
+    /// The links of `netns` in netdev group `group` now, if underlay has a socket there.
+    pub fn links_in_group(
+        &mut self,
+        netns: Option<&str>,
+        group: u32,
+        deadline: Instant,
+    ) -> Result<Option<Vec<LiveLink>>, Error> {
+        let Some(socket) = self.socket(netns) else {
+            return Ok(None);
+        };
+        Snapshot::in_group(socket, group, deadline)
             .map(Some)
             .doing(&match netns {
                 None => "reading the link table".to_string(),

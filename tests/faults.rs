@@ -415,3 +415,33 @@ fn killed_applies_and_downs_with_namespaces_leak_nothing() {
     sh(&["ip", "netns", "del", &theirs]);
     eprintln!("crash safety with namespaces: 20 applies and 20 downs killed, 0 leaks");
 }
+
+#[test]
+fn a_group_dump_keeps_exactly_the_links_in_that_group() {
+    // What `down` reads right before deleting a netdev group: the links in it now, nothing else.
+    let Some(lab) = Lab::new() else { return };
+    for (name, group) in [("g1", "7"), ("g2", "7"), ("g3", "8")] {
+        lab.ip(&["link", "add", name, "link", "vp0", "type", "macvlan"]);
+        lab.ip(&["link", "set", name, "group", group]);
+    }
+    let ns = lab.ns.clone();
+    let in_group = std::thread::spawn(move || {
+        // setns moves this thread only; the socket it opens lives in the lab's namespace.
+        let file = std::fs::File::open(format!("/run/netns/{ns}")).unwrap();
+        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        let mut rtnl = underlay::netlink::Rtnl::open().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut names = |group| {
+            underlay::live::Snapshot::in_group(&mut rtnl, group, deadline)
+                .unwrap()
+                .iter()
+                .map(|l| l.name.to_string())
+                .collect::<BTreeSet<_>>()
+        };
+        [names(7), names(8), names(9)]
+    })
+    .join()
+    .unwrap();
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(in_group, [set(&["g1", "g2"]), set(&["g3"]), set(&[])]);
+}

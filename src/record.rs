@@ -552,7 +552,9 @@ impl Record {
     /// again, so a run that changes nothing writes (and syncs) nothing.
     pub fn save(&self) -> Result<(), Error> {
         let text = self.text();
-        if self.read().ok().flatten().as_deref() == Some(text.as_str()) {
+        // Only a file as save makes it (0600) is left alone; one someone opened up is replaced.
+        let private = fs::symlink_metadata(&self.path).is_ok_and(|m| m.mode() & 0o077 == 0);
+        if private && self.read().ok().flatten().as_deref() == Some(text.as_str()) {
             return Ok(());
         }
         let fail = |e: std::io::Error| {
@@ -715,6 +717,12 @@ mod tests {
         back.save().unwrap();
         r.save().unwrap();
         assert_eq!(inode(), before);
+        // The same text in a file others may read is written again, as 0600.
+        fs::set_permissions(&back.path, fs::Permissions::from_mode(0o644)).unwrap();
+        back.save().unwrap();
+        assert_ne!(inode(), before);
+        assert_eq!(fs::metadata(&back.path).unwrap().mode() & 0o777, 0o600);
+        let before = inode();
         let mut changed = back.clone();
         changed.remove(None, FIRST + 5);
         changed.save().unwrap();

@@ -74,10 +74,7 @@ impl Sockets {
         };
         Snapshot::take(socket, deadline)
             .map(Some)
-            .doing(&match netns {
-                None => "reading the link table".to_string(),
-                Some(n) => format!("reading the link table of netns {n}"),
-            })
+            .doing(&reading_link_table(netns))
     }
 
     /// The links of `netns` in netdev group `group` now, if underlay has a socket there.
@@ -92,10 +89,7 @@ impl Sockets {
         };
         Snapshot::in_group(socket, group, deadline)
             .map(Some)
-            .doing(&match netns {
-                None => "reading the link table".to_string(),
-                Some(n) => format!("reading the link table of netns {n}"),
-            })
+            .doing(&reading_link_table(netns))
     }
 
     /// The open descriptor of a named namespace, for creating links straight into it.
@@ -143,5 +137,13 @@ impl Sockets {
             }
         }
         Ok(results)
+    }
+}
+
+/// What a failed link dump of `netns` was doing, for its error.
+fn reading_link_table(netns: Option<&str>) -> String {
+    match netns {
+        None => "reading the link table".to_string(),
+        Some(n) => format!("reading the link table of netns {n}"),
     }
 }
